@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class HappaConfig(AppConfig):
+    name = "happa"
+    verbose_name = "Happa"

@@ -1,0 +1,3 @@
+"""Websocket routes. The live-status consumer arrives with the monitoring issue."""
+
+websocket_urlpatterns: list = []
