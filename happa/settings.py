@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "accounts",
     "clusters",
     "monitoring",
+    "api",
     "happa",
 ]
 

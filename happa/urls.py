@@ -12,6 +12,9 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("orgs/", include("accounts.urls")),
+    path("clusters/", include("clusters.urls")),
+    path("monitoring/", include("monitoring.urls")),
+    path("api/v1/", include("api.urls")),
     path("ops/oidc/", include("mozilla_django_oidc.urls")),
     path("ops/", admin.site.urls),
 ]
