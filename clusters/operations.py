@@ -7,37 +7,11 @@ hold the desired state, records an event, and enqueues a reconcile after commit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from accounts.models import Organization, User
 from clusters.models import Cluster, NodePool
+from clusters.specs import ClusterSpec, InvalidRequest, NodePoolSpec
 
-
-class InvalidRequest(Exception):
-    """A request the rules refuse. `fields` maps a field name ("" for the whole) to messages."""
-
-    def __init__(self, fields: dict[str, list[str]]) -> None:
-        self.fields = fields
-        super().__init__("; ".join(f"{k or 'request'}: {' '.join(v)}" for k, v in fields.items()))
-
-
-@dataclass
-class NodePoolSpec:
-    name: str = "default"
-    instance_type: str = "m5.xlarge"
-    min_size: int = 3
-    max_size: int = 3
-    desired_size: int | None = None  # None: min_size
-
-
-@dataclass
-class ClusterSpec:
-    name: str
-    region: str = "eu-central-1"
-    availability_zone_count: int = 2
-    kubernetes_version: str | None = None  # None: the default release
-    master_count: int = 1
-    node_pools: list[NodePoolSpec] = field(default_factory=lambda: [NodePoolSpec()])
+__all__ = ["ClusterSpec", "InvalidRequest", "NodePoolSpec"]
 
 
 def launch_cluster(organization: Organization, user: User | None, spec: ClusterSpec) -> Cluster:

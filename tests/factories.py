@@ -2,6 +2,7 @@ import factory
 from allauth.account.models import EmailAddress
 
 from accounts.models import Membership, Organization, Role, User
+from clusters.models import Cluster, KubernetesRelease, NodePool
 
 TEST_PASSWORD = "correct horse battery staple"  # noqa: S105
 
@@ -39,3 +40,36 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     organization = factory.SubFactory(OrganizationFactory)
     role = Role.MEMBER
+
+
+class KubernetesReleaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = KubernetesRelease
+        django_get_or_create = ["version"]
+
+    version = "1.31.4"
+    is_default = True
+
+
+class ClusterFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Cluster
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"cluster-{n}")
+    region = "eu-central-1"
+    availability_zones = factory.LazyFunction(lambda: ["eu-central-1a", "eu-central-1b"])
+    release = factory.SubFactory(KubernetesReleaseFactory)
+    vpc_cidr = factory.Sequence(lambda n: f"10.{n % 250}.0.0/16")
+
+
+class NodePoolFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = NodePool
+
+    cluster = factory.SubFactory(ClusterFactory)
+    name = "default"
+    instance_type = "m5.xlarge"
+    min_size = 3
+    max_size = 3
+    desired_size = 3
