@@ -73,3 +73,24 @@ class NodePoolFactory(factory.django.DjangoModelFactory):
     min_size = 3
     max_size = 3
     desired_size = 3
+
+
+# --- catalog (instance types, releases with images) ---------------------------------------------
+from decimal import Decimal  # noqa: E402
+
+from clusters.models import InstanceType  # noqa: E402
+
+
+class InstanceTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = InstanceType
+        django_get_or_create = ["name"]
+
+    name = "m5.xlarge"
+    vcpus = 4
+    memory_mib = 16384
+    architecture = "x86_64"
+    regions = factory.LazyFunction(lambda: ["eu-central-1", "eu-west-1"])
+    hourly_price_usd = Decimal("0.2300")
+    price_source = "test"
+    is_recommended = True
