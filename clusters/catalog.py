@@ -2,8 +2,8 @@
 
 Instance types come from EC2 (`describe_instance_type_offerings` says which types a region offers,
 `describe_instance_types` their vCPUs, memory and architecture) and are cached as InstanceType rows:
-`sync_instance_types(region)` refreshes them (manage.py sync_catalog, or the beat-able task
-`clusters.tasks`-free function `sync_catalog`). Prices come from the AWS Pricing API when it answers
+`sync_instance_types(region)` refreshes them; `sync_catalog()` refreshes every offered region
+(manage.py sync_catalog, or a daily beat entry calling it). Prices come from the AWS Pricing API when it answers
 and otherwise from the table shipped in clusters/data/prices.csv (source and date in its header).
 An empty catalog is filled from that table on first use, so a fresh install can launch clusters
 before anyone ran a sync.
@@ -23,6 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
 
 from clusters.models import CatalogPolicy, InstanceType, KubernetesRelease
 from clusters.provisioning.aws import aws_client, is_sandbox
@@ -217,31 +218,40 @@ def sync_instance_types(region: str) -> int:
     described = _describe_types(ec2, offered)
     api_prices = pricing_api_prices(region) if region == settings.AWS_DEFAULT_REGION else {}
     existing = {row.name: row for row in InstanceType.objects.all()}
+    home = settings.AWS_DEFAULT_REGION
+    new_rows, changed = [], []
+    for name, item in described.items():
+        architectures = item.get("ProcessorInfo", {}).get("SupportedArchitectures", ["x86_64"])
+        row = existing.get(name)
+        if row is None:
+            row = InstanceType(name=name, is_recommended=name in DEFAULT_RECOMMENDED)
+            new_rows.append(row)
+        else:
+            changed.append(row)
+        row.vcpus = item["VCpuInfo"]["DefaultVCpus"]
+        row.memory_mib = item["MemoryInfo"]["SizeInMiB"]
+        row.architecture = architectures[0]
+        row.regions = sorted(set(row.regions) | {region})
+        if name in api_prices:
+            row.hourly_price_usd, row.price_source = api_prices[name], PRICING_API_SOURCE
+        elif table_price(name, home) is not None:
+            row.hourly_price_usd, row.price_source = table_price(name, home), PRICE_TABLE_SOURCE
+    # Types the region stopped offering lose the region; rows stay for clusters that use them.
+    for name, row in existing.items():
+        if name not in offered and region in row.regions:
+            row.regions = [r for r in row.regions if r != region]
+            changed.append(row)
+    now = timezone.now()
+    for row in changed:
+        row.updated_at = now
     with transaction.atomic():
-        for name, item in described.items():
-            architectures = item.get("ProcessorInfo", {}).get("SupportedArchitectures", ["x86_64"])
-            values = {
-                "vcpus": item["VCpuInfo"]["DefaultVCpus"],
-                "memory_mib": item["MemoryInfo"]["SizeInMiB"],
-                "architecture": architectures[0],
-            }
-            row = existing.get(name)
-            if row is None:
-                row = InstanceType(name=name, is_recommended=name in DEFAULT_RECOMMENDED)
-            for field, value in values.items():
-                setattr(row, field, value)
-            row.regions = sorted(set(row.regions) | {region})
-            home = settings.AWS_DEFAULT_REGION
-            if name in api_prices:
-                row.hourly_price_usd, row.price_source = api_prices[name], PRICING_API_SOURCE
-            elif table_price(name, home) is not None:
-                row.hourly_price_usd, row.price_source = table_price(name, home), PRICE_TABLE_SOURCE
-            row.save()
-        # Types the region stopped offering lose the region; rows stay for clusters that use them.
-        for name, row in existing.items():
-            if name not in offered and region in row.regions:
-                row.regions = [r for r in row.regions if r != region]
-                row.save(update_fields=["regions", "updated_at"])
+        InstanceType.objects.bulk_create(new_rows, batch_size=200)
+        InstanceType.objects.bulk_update(
+            changed,
+            ["vcpus", "memory_mib", "architecture", "regions", "hourly_price_usd", "price_source",
+             "updated_at"],
+            batch_size=200,
+        )
     return len(described)
 
 
