@@ -8,7 +8,7 @@ from django.db import transaction
 
 from clusters.events import record_event
 from clusters.models import Cluster, Event, NodePool
-from clusters.provisioning import ledger
+from clusters.provisioning import aws, ledger
 from clusters.provisioning.context import StepContext
 from clusters.provisioning.control_plane import (
     ensure_auto_scaling_group,
@@ -18,9 +18,6 @@ from clusters.provisioning.control_plane import (
 )
 from clusters.provisioning.errors import NotReady, error_code, is_not_found
 from clusters.provisioning.userdata import render_user_data
-
-# Codes moto (the sandbox) answers for actions it does not implement.
-UNIMPLEMENTED = {"InvalidAction", "NotImplemented", "NotImplementedError", "InternalFailure"}
 
 
 def pool_keys(pool: NodePool) -> tuple[str, str]:
@@ -61,7 +58,7 @@ def ensure_node_pool(ctx: StepContext, pool: NodePool) -> None:
         desired=pool.desired_size,
         target_groups=ingress_target_groups(ctx),
     )
-    if template.get("instance_type") != pool.instance_type:
+    if template.get("instance_type") != pool.instance_type or template.get("rolling"):
         change_instance_type(ctx, pool, name)
     sync_pool_size(ctx, pool, name)
     if pool.status != Cluster.Status.RUNNING:
@@ -94,35 +91,49 @@ def sync_pool_size(ctx: StepContext, pool: NodePool, name: str) -> None:
 
 
 def change_instance_type(ctx: StepContext, pool: NodePool, name: str) -> None:
-    """A new launch template version with the new type, then a rolling instance refresh."""
+    """A new launch template version with the new type, then a rolling instance refresh.
+
+    The ledger row notes `rolling` between the two, so a run that dies after the new version
+    still starts the refresh next time."""
     template_key, _ = pool_keys(pool)
     record = ctx.recorded(template_key)
-    ec2, autoscaling = ctx.client("ec2"), ctx.client("autoscaling")
-    version = ec2.create_launch_template_version(
-        LaunchTemplateId=record.aws_id,
-        SourceVersion=str(record.data.get("version", "$Latest")),
-        LaunchTemplateData={"InstanceType": pool.instance_type},
-        VersionDescription=f"instance type {pool.instance_type}",
-    )["LaunchTemplateVersion"]["VersionNumber"]
-    ec2.modify_launch_template(LaunchTemplateId=record.aws_id, DefaultVersion=str(version))
-    ledger.record(ctx.cluster, template_key, "launch_template", record.aws_id, step=ctx.step,
-                  version=version, instance_type=pool.instance_type)
-    message = (f"Node pool {pool.name}: launch template version {version} uses "
+    ec2 = ctx.client("ec2")
+    if record.data.get("instance_type") != pool.instance_type:
+        version = ec2.create_launch_template_version(
+            LaunchTemplateId=record.aws_id,
+            SourceVersion=str(record.data.get("version", "$Latest")),
+            LaunchTemplateData={"InstanceType": pool.instance_type},
+            VersionDescription=f"instance type {pool.instance_type}",
+        )["LaunchTemplateVersion"]["VersionNumber"]
+        ec2.modify_launch_template(LaunchTemplateId=record.aws_id, DefaultVersion=str(version))
+        record = ledger.record(ctx.cluster, template_key, "launch_template", record.aws_id,
+                               step=ctx.step, version=version, instance_type=pool.instance_type,
+                               rolling=True)
+    if not record.data.get("rolling"):
+        return
+    message = (f"Node pool {pool.name}: launch template version {record.data['version']} uses "
                f"{pool.instance_type}; replacing the nodes one at a time")
-    try:
-        autoscaling.start_instance_refresh(
-            AutoScalingGroupName=name,
-            Strategy="Rolling",
-            Preferences={"MinHealthyPercentage": 90, "InstanceWarmup": 120},
-        )
-    except Exception as exc:
-        if error_code(exc) not in UNIMPLEMENTED:
-            raise
-        # The sandbox has no instance refresh: replace the nodes ourselves. The group keeps its
-        # desired capacity and launches each replacement from the new template version.
+    if aws.is_sandbox():
+        # Moto has no StartInstanceRefresh (it answers HTTP 500): replace the nodes ourselves.
+        # The group keeps its desired capacity and launches each one from the new version.
         replace_instances(ctx, name)
         message += " (the sandbox AWS has no instance refresh: nodes were replaced directly)"
-    record_event(ctx.cluster, message, kind=Event.Kind.SCALE, step=ctx.step, aws_id=record.aws_id)
+    else:
+        try:
+            ctx.client("autoscaling").start_instance_refresh(
+                AutoScalingGroupName=name,
+                Strategy="Rolling",
+                Preferences={"MinHealthyPercentage": 90, "InstanceWarmup": 120},
+            )
+        except Exception as exc:
+            # One refresh at a time: a refresh still running picks up the latest version anyway.
+            if error_code(exc) != "InstanceRefreshInProgress":
+                raise
+    with transaction.atomic():
+        ledger.record(ctx.cluster, template_key, "launch_template", record.aws_id,
+                      step=ctx.step, rolling=False)
+        record_event(ctx.cluster, message, kind=Event.Kind.SCALE, step=ctx.step,
+                     aws_id=record.aws_id)
 
 
 def replace_instances(ctx: StepContext, group_name: str) -> None:
