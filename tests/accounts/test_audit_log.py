@@ -89,3 +89,13 @@ def test_the_audit_log_runs_a_constant_number_of_queries(
     with django_assert_num_queries(8):
         response = client.get(audit_url(organization))
     assert response.content.count(b'id="audit-entry-') == size
+
+
+def test_the_action_filter_lists_each_recorded_action_once(client, owner, organization):
+    for _ in range(3):
+        record_audit("invitation.created", organization=organization, actor=owner)
+    record_audit("membership.removed", organization=organization, actor=owner)
+    client.force_login(owner)
+    content = client.get(audit_url(organization)).content.decode()
+    assert content.count('<option value="invitation.created"') == 1
+    assert content.count('<option value="membership.removed"') == 1
