@@ -143,11 +143,12 @@ def change_role(request: HttpRequest, slug: str, membership_id: int) -> HttpResp
 def remove_member(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
     membership = get_membership_or_404(request.user, slug)
     target = _target_membership(membership, membership_id)
+    leaving = target.pk == membership.pk
     try:
         ops.remove_member(membership, target, request=request)
     except ops.MembershipRuleError as error:
         return _refuse(request, membership, error)
-    if target.pk == membership.pk:
+    if leaving:
         messages.success(request, f"You left {membership.organization.name}.")
         request.session.pop(SESSION_KEY, None)
         return redirect("home")

@@ -194,7 +194,9 @@ def test_a_viewer_can_leave_the_organization(client, owner, viewer, organization
     mine = membership_of(viewer, organization)
     response = client.post(f"/orgs/{organization.slug}/members/{mine.pk}/remove/")
     assert response.status_code == 302
+    assert response["Location"] == "/"
     assert not Membership.objects.filter(pk=mine.pk).exists()
+    assert AuditLogEntry.objects.filter(action="membership.left", actor=viewer).exists()
 
 
 def test_an_unknown_role_is_refused(client, owner, member, organization):
