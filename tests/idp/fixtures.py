@@ -13,9 +13,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
@@ -275,3 +277,51 @@ def sign_in_through_org_idp(
     trip.callback_url = change_callback_url(callback) if change_callback_url else callback
     trip.final = client.get(trip.callback_url, timeout=HTTP_TIMEOUT)
     return trip
+
+
+# --- A loopback HTTP receiver answering discovery requests badly, on purpose -------------------
+
+
+class _DiscoveryHandler(BaseHTTPRequestHandler):
+    """Paths: /not-json/… answers HTML, /other-issuer/… claims another issuer, others 404."""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        host = f"http://127.0.0.1:{self.server.server_address[1]}"
+        if self.path.startswith("/not-json/"):
+            self._answer(200, "text/html", b"<html><body>Welcome to our intranet</body></html>")
+        elif self.path.startswith("/other-issuer/"):
+            body = json.dumps(
+                {
+                    "issuer": "https://login.other.example",
+                    "authorization_endpoint": f"{host}/authorize",
+                    "token_endpoint": f"{host}/token",
+                    "jwks_uri": f"{host}/jwks",
+                }
+            ).encode()
+            self._answer(200, "application/json", body)
+        else:
+            self._answer(404, "text/plain", b"not found")
+
+    def _answer(self, status: int, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture(scope="session")
+def bad_discovery_server() -> Iterator[str]:
+    """Base URL of a loopback server whose discovery documents are wrong in known ways."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _DiscoveryHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
