@@ -127,6 +127,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.organization",
                 "happa.context_processors.platform",
+                "accounts.staff_oidc.staff_sso",
             ],
         },
     },
