@@ -281,7 +281,9 @@ def verify_id_token(id_token: str, openid_config: dict[str, Any], client_id: str
 class OrganizationOIDCAdapter(OpenIDConnectOAuth2Adapter):
     """allauth's adapter, but the ID token's signature is always verified against the JWKS."""
 
-    def complete_login(self, request: HttpRequest, app: SocialApp, token: Any, **kwargs: Any):  # noqa: ANN201
+    def complete_login(  # noqa: ANN201 (allauth's signature)
+        self, request: HttpRequest, app: SocialApp, token: Any, **kwargs: Any
+    ):
         id_token = kwargs["response"].get("id_token")
         if not id_token:
             raise OAuth2Error("The provider sent no ID token.")
@@ -380,7 +382,9 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             idps = idps.filter(client_id=client_id)
         return apps + [social_app_for(idp) for idp in idps]
 
-    def get_provider(self, request: HttpRequest, provider: str, client_id: str | None = None):  # noqa: ANN201
+    def get_provider(  # noqa: ANN201 (allauth's signature)
+        self, request: HttpRequest, provider: str, client_id: str | None = None
+    ):
         found = super().get_provider(request, provider, client_id=client_id)
         app = found.app
         if app is not None and (app.provider_id or "").startswith(PROVIDER_ID_PREFIX):

@@ -64,7 +64,8 @@ def sso_settings(request: HttpRequest, slug: str) -> HttpResponse:
             "your identity provider if you have not yet.",
         )
         return redirect("accounts:sso", slug=organization.slug)
-    redirect_uri = idp.redirect_uri if idp else IdentityProvider(organization=organization).redirect_uri
+    # The redirect URI depends only on the organization, so it is shown before the first save.
+    redirect_uri = (idp or IdentityProvider(organization=organization)).redirect_uri
     return render(
         request,
         "accounts/sso_settings.html",

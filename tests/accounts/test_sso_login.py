@@ -12,13 +12,15 @@ from allauth.socialaccount.models import SocialAccount
 
 from accounts.models import AuditLogEntry, IdentityProvider, Membership, Role, User
 from tests.embedded_services import free_port
-from tests.factories import UserFactory
+from tests.factories import TEST_PASSWORD, UserFactory
 from tests.idp.fixtures import (
     IDP_USERS,
     ORG_CLIENT_ID,
     ORG_CLIENT_SECRET,
+    connect_org_idp,
     oidc_provider,  # noqa: F401 (fixture)
     sign_in_through_org_idp,
+    sign_in_with_password,
     with_query_param,
 )
 
@@ -208,3 +210,15 @@ def test_signing_in_through_another_organizations_provider_is_not_offered(
     )
 
     assert response.status_code in (403, 404)  # no CSRF token, and no such provider either
+
+
+def test_a_signed_in_local_user_can_connect_the_provider_and_becomes_a_member(
+    client, live_server, identity_provider
+):
+    local = UserFactory(email="alice@acme.test")
+    sign_in_with_password(client, live_server.url, "alice@acme.test", TEST_PASSWORD)
+
+    connect_org_idp(client, live_server.url, "org-acme", IDP_USERS["admin"])
+
+    assert SocialAccount.objects.filter(user=local, provider="org-acme").count() == 1
+    assert Membership.objects.get(user=local, organization__slug="acme").role == Role.ADMIN

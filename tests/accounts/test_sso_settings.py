@@ -1,4 +1,5 @@
 """The organization's SSO settings page: admins only, discovery checked on save, audited."""
+# ruff: noqa: F811  (pytest fixtures imported from tests.idp.fixtures share names with arguments)
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def test_an_admin_sees_the_redirect_uri_to_register(client, owner):
     assert "http://127.0.0.1:8000/accounts/oidc/org-acme/login/callback/" in response.text
 
 
-def test_saving_a_working_provider_stores_it_with_the_mapping(client, owner, oidc_provider):  # noqa: F811
+def test_saving_a_working_provider_stores_it_with_the_mapping(client, owner, oidc_provider):
     client.force_login(owner)
 
     response = client.post(URL, form_data(oidc_provider.issuer + "/"))
@@ -64,7 +65,7 @@ def test_saving_a_working_provider_stores_it_with_the_mapping(client, owner, oid
     assert idp.allowed_email_domains == ["acme.test", "acme.example"]
 
 
-def test_saving_records_an_audit_entry_without_the_secret(client, owner, oidc_provider):  # noqa: F811
+def test_saving_records_an_audit_entry_without_the_secret(client, owner, oidc_provider):
     client.force_login(owner)
 
     client.post(URL, form_data(oidc_provider.issuer))
@@ -76,7 +77,7 @@ def test_saving_records_an_audit_entry_without_the_secret(client, owner, oidc_pr
     assert ORG_CLIENT_SECRET not in str(entry.details)
 
 
-def test_an_empty_secret_keeps_the_stored_one(client, owner, oidc_provider, existing_provider):  # noqa: F811
+def test_an_empty_secret_keeps_the_stored_one(client, owner, oidc_provider, existing_provider):
     client.force_login(owner)
 
     response = client.post(URL, form_data(oidc_provider.issuer, client_secret="", name="New SSO"))
@@ -98,7 +99,7 @@ def test_the_stored_secret_is_never_shown(client, owner, existing_provider):
     assert "old-secret" not in response.text
 
 
-def test_a_new_provider_needs_a_secret(client, owner, oidc_provider):  # noqa: F811
+def test_a_new_provider_needs_a_secret(client, owner, oidc_provider):
     client.force_login(owner)
 
     response = client.post(URL, form_data(oidc_provider.issuer, client_secret=""))
@@ -122,7 +123,7 @@ def test_an_unreachable_issuer_is_refused_with_a_field_error(client, owner, exis
 
 
 def test_an_issuer_answering_something_else_than_json_is_refused(
-    client, owner, bad_discovery_server  # noqa: F811
+    client, owner, bad_discovery_server
 ):
     client.force_login(owner)
 
@@ -136,7 +137,7 @@ def test_an_issuer_answering_something_else_than_json_is_refused(
 
 
 def test_an_issuer_that_announces_another_issuer_is_refused(
-    client, owner, bad_discovery_server  # noqa: F811
+    client, owner, bad_discovery_server
 ):
     client.force_login(owner)
 
@@ -148,7 +149,7 @@ def test_an_issuer_that_announces_another_issuer_is_refused(
     assert not IdentityProvider.objects.exists()
 
 
-def test_an_issuer_without_discovery_is_refused(client, owner, bad_discovery_server):  # noqa: F811
+def test_an_issuer_without_discovery_is_refused(client, owner, bad_discovery_server):
     client.force_login(owner)
 
     response = client.post(URL, form_data(f"{bad_discovery_server}/nothing-here"))
@@ -166,7 +167,7 @@ def test_a_plain_http_issuer_on_another_host_is_refused(client, owner):
     assert "must start with https://" in response.context["form"].errors["issuer"][0]
 
 
-def test_a_mapping_to_an_unknown_role_is_refused(client, owner, oidc_provider):  # noqa: F811
+def test_a_mapping_to_an_unknown_role_is_refused(client, owner, oidc_provider):
     client.force_login(owner)
 
     response = client.post(URL, form_data(oidc_provider.issuer, group_roles="ops = superhero"))
@@ -176,7 +177,7 @@ def test_a_mapping_to_an_unknown_role_is_refused(client, owner, oidc_provider): 
     assert not IdentityProvider.objects.exists()
 
 
-def test_a_malformed_email_domain_is_refused(client, owner, oidc_provider):  # noqa: F811
+def test_a_malformed_email_domain_is_refused(client, owner, oidc_provider):
     client.force_login(owner)
 
     response = client.post(URL, form_data(oidc_provider.issuer, allowed_email_domains="not a/dom"))

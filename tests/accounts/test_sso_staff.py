@@ -97,7 +97,9 @@ def test_a_changed_state_is_refused(client, live_server, staff_sso):
     assert not User.objects.filter(email="olga@operator.test").exists()
 
 
-def test_staff_sso_is_off_without_configuration(client, live_server, settings, oidc_provider):  # noqa: F811
+def test_staff_sso_is_off_without_configuration(
+    client, live_server, settings, oidc_provider  # noqa: F811
+):
     settings.STAFF_OIDC_ENABLED = False
     settings.OIDC_RP_CLIENT_ID = STAFF_CLIENT_ID
     settings.OIDC_RP_CLIENT_SECRET = STAFF_CLIENT_SECRET

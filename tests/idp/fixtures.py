@@ -272,11 +272,54 @@ def sign_in_through_org_idp(
         # Happa refused to start (for example: the IdP is down); show where it sent us.
         trip.final = client.get(location, timeout=HTTP_TIMEOUT)
         return trip
-    trip.authorize_url = change_authorize_url(location) if change_authorize_url else location
+    return finish_at_idp(client, trip, location, user, change_authorize_url, change_callback_url)
+
+
+def finish_at_idp(
+    client: requests.Session,
+    trip: SignInTrip,
+    authorize_url: str,
+    user: IdpUser,
+    change_authorize_url: Callable[[str], str] | None = None,
+    change_callback_url: Callable[[str], str] | None = None,
+) -> SignInTrip:
+    trip.authorize_url = change_authorize_url(authorize_url) if change_authorize_url else (
+        authorize_url
+    )
     callback = log_in_at_idp(client, trip.authorize_url, user)
     trip.callback_url = change_callback_url(callback) if change_callback_url else callback
     trip.final = client.get(trip.callback_url, timeout=HTTP_TIMEOUT)
     return trip
+
+
+def sign_in_with_password(
+    client: requests.Session, site_url: str, email: str, password: str
+) -> requests.Response:
+    page = client.get(f"{site_url}/accounts/login/", timeout=HTTP_TIMEOUT)
+    response = client.post(
+        f"{site_url}/accounts/login/",
+        data={"csrfmiddlewaretoken": csrf_token(page.text), "login": email, "password": password},
+        allow_redirects=False,
+        timeout=HTTP_TIMEOUT,
+    )
+    assert response.status_code == 302, "password sign-in failed"
+    return response
+
+
+def connect_org_idp(
+    client: requests.Session, site_url: str, provider_id: str, user: IdpUser
+) -> SignInTrip:
+    """Signed in already: link the org's IdP from the third-party accounts page."""
+    page = client.get(f"{site_url}/accounts/3rdparty/", timeout=HTTP_TIMEOUT)
+    assert page.status_code == 200
+    response = client.post(
+        f"{site_url}/accounts/oidc/{provider_id}/login/",
+        data={"csrfmiddlewaretoken": csrf_token(page.text), "process": "connect"},
+        allow_redirects=False,
+        timeout=HTTP_TIMEOUT,
+    )
+    assert response.status_code == 302, f"connect answered {response.status_code}"
+    return finish_at_idp(client, SignInTrip(), response.headers["Location"], user)
 
 
 # --- A loopback HTTP receiver answering discovery requests badly, on purpose -------------------

@@ -1,4 +1,4 @@
-"""Entry point of the test IdP process: `python -m tests.idp.serve <port>` (env: IDP_DATA_DIR, IDP_SEED)."""
+"""The test IdP process: `python -m tests.idp.serve <port>`, with IDP_DATA_DIR and IDP_SEED set."""
 
 import os
 import sys
