@@ -440,6 +440,12 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                     )
                 )
 
+    def populate_user(self, request: HttpRequest, sociallogin: SocialLogin, data: dict) -> User:
+        user = super().populate_user(request, sociallogin, data)
+        # Our User has one `name` field where allauth fills first/last names.
+        user.name = str(data.get("name") or "")[:150]
+        return user
+
     def save_user(self, request: HttpRequest, sociallogin: SocialLogin, form: Any = None) -> User:
         user = super().save_user(request, sociallogin, form)
         idp = identity_provider_for(sociallogin.account.provider)

@@ -74,6 +74,12 @@ def test_first_sign_in_makes_a_member_with_the_role_mapped_from_groups(
     assert AuditLogEntry.objects.filter(action="membership.created_by_sso").count() == 1
 
 
+def test_first_sign_in_takes_the_name_from_the_provider(client, live_server, identity_provider):
+    sign_in_through_org_idp(client, live_server.url, "org-acme", IDP_USERS["admin"])
+
+    assert User.objects.get(email="alice@acme.test").name == "Alice Admin"
+
+
 def test_first_sign_in_without_a_mapped_group_gets_the_default_role(
     client, live_server, identity_provider
 ):
