@@ -1,3 +1,9 @@
+from django.urls import path
+
+from monitoring import views
+
 app_name = "monitoring"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("alerts/", views.alert_list, name="alerts"),
+]
