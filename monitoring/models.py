@@ -101,6 +101,11 @@ class SilenceQuerySet(models.QuerySet):
         at = at or timezone.now()
         return self.filter(starts_at__lte=at, ends_at__gt=at)
 
+    def silencing(self, alert: Alert, at: datetime | None = None) -> list[Silence]:
+        """The active silences that match this alert."""
+        candidates = self.active(at).filter(organization_id=alert.organization_id)
+        return [silence for silence in candidates if silence.matches(alert)]
+
 
 class Silence(models.Model):
     """Mutes notifications of the alerts whose labels match every matcher, for a time."""

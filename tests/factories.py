@@ -73,3 +73,29 @@ class NodePoolFactory(factory.django.DjangoModelFactory):
     min_size = 3
     max_size = 3
     desired_size = 3
+
+
+# --- monitoring -------------------------------------------------------------------------------
+
+from monitoring.models import Alert, NotificationChannel  # noqa: E402
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Alert
+
+    cluster = factory.SubFactory(ClusterFactory)
+    organization = factory.LazyAttribute(lambda a: a.cluster.organization)
+    fingerprint = factory.Sequence(lambda n: f"test:{n}")
+    summary = factory.Sequence(lambda n: f"Something is wrong #{n}")
+    severity = Alert.Severity.WARNING
+
+
+class NotificationChannelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = NotificationChannel
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"channel-{n}")
+    kind = NotificationChannel.Kind.EMAIL
+    email_addresses = factory.LazyFunction(lambda: ["oncall@acme.test"])
