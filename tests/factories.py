@@ -94,3 +94,28 @@ class InstanceTypeFactory(factory.django.DjangoModelFactory):
     hourly_price_usd = Decimal("0.2300")
     price_source = "test"
     is_recommended = True
+
+# --- monitoring -------------------------------------------------------------------------------
+
+from monitoring.models import Alert, NotificationChannel  # noqa: E402
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Alert
+
+    cluster = factory.SubFactory(ClusterFactory)
+    organization = factory.LazyAttribute(lambda a: a.cluster.organization)
+    fingerprint = factory.Sequence(lambda n: f"test:{n}")
+    summary = factory.Sequence(lambda n: f"Something is wrong #{n}")
+    severity = Alert.Severity.WARNING
+
+
+class NotificationChannelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = NotificationChannel
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"channel-{n}")
+    kind = NotificationChannel.Kind.EMAIL
+    email_addresses = factory.LazyFunction(lambda: ["oncall@acme.test"])
