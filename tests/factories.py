@@ -73,3 +73,44 @@ class NodePoolFactory(factory.django.DjangoModelFactory):
     min_size = 3
     max_size = 3
     desired_size = 3
+
+
+# --- ui: catalog rows, ledger records and events for the pages' tests ---------------------------
+
+from decimal import Decimal  # noqa: E402 (kept with the part that uses it, to merge cleanly)
+
+from clusters.models import Event, InstanceType, ResourceRecord  # noqa: E402
+
+
+class InstanceTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = InstanceType
+        django_get_or_create = ["name"]
+
+    name = "m5.xlarge"
+    vcpus = 4
+    memory_mib = 16384
+    regions = factory.LazyFunction(lambda: ["eu-central-1"])
+    hourly_price_usd = Decimal("0.2300")
+    is_recommended = True
+
+
+class ResourceRecordFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ResourceRecord
+
+    cluster = factory.SubFactory(ClusterFactory)
+    key = factory.Sequence(lambda n: f"thing/{n}")
+    kind = "vpc"
+    aws_id = factory.Sequence(lambda n: f"vpc-{n:08x}")
+    step = "network"
+
+
+class EventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Event
+
+    cluster = factory.SubFactory(ClusterFactory)
+    organization = factory.LazyAttribute(lambda e: e.cluster.organization)
+    kind = Event.Kind.STEP
+    message = factory.Sequence(lambda n: f"Step {n} done")
