@@ -75,10 +75,10 @@ class NodePoolFactory(factory.django.DjangoModelFactory):
     desired_size = 3
 
 
-# --- catalog (instance types, releases with images) ---------------------------------------------
+# --- catalog, ledger records and events (catalog, ui) ---------------------------------------
 from decimal import Decimal  # noqa: E402
 
-from clusters.models import InstanceType  # noqa: E402
+from clusters.models import Event, InstanceType, ResourceRecord  # noqa: E402
 
 
 class InstanceTypeFactory(factory.django.DjangoModelFactory):
@@ -119,3 +119,24 @@ class NotificationChannelFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"channel-{n}")
     kind = NotificationChannel.Kind.EMAIL
     email_addresses = factory.LazyFunction(lambda: ["oncall@acme.test"])
+
+
+class ResourceRecordFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ResourceRecord
+
+    cluster = factory.SubFactory(ClusterFactory)
+    key = factory.Sequence(lambda n: f"thing/{n}")
+    kind = "vpc"
+    aws_id = factory.Sequence(lambda n: f"vpc-{n:08x}")
+    step = "network"
+
+
+class EventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Event
+
+    cluster = factory.SubFactory(ClusterFactory)
+    organization = factory.LazyAttribute(lambda e: e.cluster.organization)
+    kind = Event.Kind.STEP
+    message = factory.Sequence(lambda n: f"Step {n} done")
