@@ -54,12 +54,13 @@ DEFAULT_RECOMMENDED = (
     "r6i.xlarge",
 )
 
-# Machines Happa itself runs for every cluster (not chosen by the customer).
-MASTER_INSTANCE_TYPE = "m5.xlarge"
-BASTION_INSTANCE_TYPE = "t3.small"
+# Machines Happa itself runs for every cluster (not chosen by the customer); the engine reads the
+# same settings with the same defaults (clusters/provisioning/control_plane.py, bastions.py).
+MASTER_INSTANCE_TYPE_DEFAULT = "m5.large"
+BASTION_INSTANCE_TYPE_DEFAULT = "t3.micro"
 
-# In the sandbox AWS every region has moto's "amazon-eks-node-linux" image; on real AWS ops enter
-# each release's images in the ops panel.
+# In the sandbox AWS every region has moto's "amazon-eks-node-linux" image: seed_releases uses it.
+# On real AWS ops enter each release's images in the ops panel.
 SANDBOX_NODE_IMAGE = "ami-ekslinux"
 
 # Releases a fresh install offers (manage.py seed_releases); 1.31.4 is the default.
@@ -67,6 +68,14 @@ SEED_RELEASES = ("1.30.8", "1.31.4", "1.32.0")
 SEED_DEFAULT_RELEASE = "1.31.4"
 
 AZ_CACHE_SECONDS = 600
+
+
+def master_instance_type() -> str:
+    return getattr(settings, "HAPPA_MASTER_INSTANCE_TYPE", MASTER_INSTANCE_TYPE_DEFAULT)
+
+
+def bastion_instance_type() -> str:
+    return getattr(settings, "HAPPA_BASTION_INSTANCE_TYPE", BASTION_INSTANCE_TYPE_DEFAULT)
 
 
 def offered_regions() -> list[str]:
@@ -366,11 +375,8 @@ def default_release() -> KubernetesRelease | None:
 
 
 def node_image(release: KubernetesRelease, region: str) -> str | None:
-    """The AMI nodes of this release boot from in the region (the sandbox has a stand-in)."""
-    image = (release.images or {}).get(region)
-    if image:
-        return image
-    return SANDBOX_NODE_IMAGE if is_sandbox() else None
+    """The AMI nodes of this release boot from in the region; None until ops set one."""
+    return (release.images or {}).get(region) or None
 
 
 def seed_releases() -> list[KubernetesRelease]:

@@ -13,7 +13,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _release(settings):
     settings.HAPPA_BASE_DOMAIN = "k8s.example.com"
-    return KubernetesReleaseFactory(version="1.31.4", is_default=True)
+    images = {"eu-central-1": "ami-ekslinux", "us-east-1": "ami-ekslinux"}
+    return KubernetesReleaseFactory(version="1.31.4", is_default=True, images=images)
 
 
 def names(plan, kind: str) -> list[str]:
@@ -84,13 +85,13 @@ def test_the_cost_adds_masters_bastions_workers_nat_gateways_and_load_balancers(
         organization,
         ClusterSpec(name="demo", node_pools=[NodePoolSpec(min_size=3, max_size=3)]),
     )
-    # eu-central-1, shipped table: master m5.xlarge 0.23, 2 bastions t3.small 0.024, 3 workers
+    # eu-central-1, shipped table: master m5.large 0.115, 2 bastions t3.micro 0.012, 3 workers
     # m5.xlarge 0.23, 2 NAT gateways 0.052, 2 NLBs 0.027, 4 public IPv4 addresses 0.005.
-    expected = (Decimal("0.23") + 2 * Decimal("0.024") + 3 * Decimal("0.23")
+    expected = (Decimal("0.115") + 2 * Decimal("0.012") + 3 * Decimal("0.23")
                 + 2 * Decimal("0.052") + 2 * Decimal("0.027") + 4 * Decimal("0.005"))
     assert plan.hourly_cost_usd == expected
     assert plan.monthly_cost_usd == (expected * 730).quantize(Decimal("0.01"))
-    assert plan.monthly_cost_usd == Decimal("836.58")
+    assert plan.monthly_cost_usd == Decimal("735.11")
 
 
 def test_workers_are_costed_at_their_desired_size(organization):
@@ -129,5 +130,5 @@ def test_an_existing_clusters_plan_uses_its_live_pools(organization):
     NodePoolFactory(cluster=cluster, name="gone", status=Cluster.Status.DELETING)
     plan = plan_for(cluster)
     assert names(plan, "autoscaling_group") == ["b0b0b-master", "b0b0b-worker-default"]
-    assert plan.of_kind("subnet")[0].detail == "public 10.4.128.0/19"
-    assert plan.of_kind("subnet")[1].detail == "private 10.4.0.0/19"
+    assert plan.of_kind("subnet")[0].detail == "public 10.4.0.0/20"
+    assert plan.of_kind("subnet")[1].detail == "private 10.4.128.0/20"
