@@ -9,8 +9,8 @@ Secrets the nodes share are derived, not stored: the kubeadm bootstrap token and
 are an HMAC of the cluster's id and creation time under SECRET_KEY, so every render for a cluster
 (first boot, a scale-out months later) gives the same values and the API's database holds none.
 The cluster CA (clusters/kubeconfig.py) is handed to the masters, so kubeconfigs made by Happa
-trust the API server kubeadm sets up. User-data is readable from the instance metadata service:
-the launch templates require IMDSv2 with a hop limit of 1, which keeps it from pods.
+trust the API server kubeadm sets up. User-data is readable from the instance metadata service
+(IMDSv2 in the engine's launch templates, hop limit 2): docs/catalog.md names that exposure.
 """
 
 from __future__ import annotations
