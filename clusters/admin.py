@@ -180,7 +180,9 @@ class KubernetesReleaseForm(forms.ModelForm):
     def clean_images(self) -> dict:
         images = self.cleaned_data["images"] or {}
         if not isinstance(images, dict):
-            raise forms.ValidationError('Give a mapping of region to AMI id: {"eu-central-1": "ami-…"}.')
+            raise forms.ValidationError(
+                'Give a mapping of region to AMI id: {"eu-central-1": "ami-…"}.'
+            )
         bad = [f"{region}: {image!r}" for region, image in images.items()
                if not (isinstance(image, str) and image.startswith("ami-"))]
         if bad:

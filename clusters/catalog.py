@@ -3,10 +3,10 @@
 Instance types come from EC2 (`describe_instance_type_offerings` says which types a region offers,
 `describe_instance_types` their vCPUs, memory and architecture) and are cached as InstanceType rows:
 `sync_instance_types(region)` refreshes them; `sync_catalog()` refreshes every offered region
-(manage.py sync_catalog, or a daily beat entry calling it). Prices come from the AWS Pricing API when it answers
-and otherwise from the table shipped in clusters/data/prices.csv (source and date in its header).
-An empty catalog is filled from that table on first use, so a fresh install can launch clusters
-before anyone ran a sync.
+(manage.py sync_catalog, or a daily beat entry calling it). Prices come from the AWS Pricing API
+when it answers, otherwise from the table shipped in clusters/data/prices.csv (source and date in
+its header). An empty catalog is filled from that table on first use, so a fresh install can
+launch clusters before anyone ran a sync.
 """
 
 from __future__ import annotations
@@ -303,7 +303,7 @@ class OfferedType:
 
 
 def hourly_price(instance_type: InstanceType, region: str) -> Decimal | None:
-    """The row's price is its home region's; other regions use the shipped table when it has them."""
+    """The row's price is its home region's; other regions use the shipped table if it has them."""
     if region != settings.AWS_DEFAULT_REGION:
         regional = table_price(instance_type.name, region)
         if regional is not None:

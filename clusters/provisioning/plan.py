@@ -162,7 +162,8 @@ def build_plan(cluster_id: str, region: str, zones: list[str], master_count: int
         add(PlannedResource("elastic_ip", f"{cluster_id}-nat-{zone}", zone, "for the NAT gateway"))
         add(PlannedResource("nat_gateway", f"{cluster_id}-nat-{zone}", zone,
                             f"in {subnet_name(cluster_id, 'public', zone)}"))
-    add(PlannedResource("route_table", f"{cluster_id}-public", detail="0.0.0.0/0 → internet gateway"))
+    add(PlannedResource("route_table", f"{cluster_id}-public",
+                        detail="0.0.0.0/0 → internet gateway"))
     for zone in zones:
         add(PlannedResource("route_table", f"{cluster_id}-private-{zone}", zone,
                             f"0.0.0.0/0 → {cluster_id}-nat-{zone}"))
@@ -180,8 +181,10 @@ def build_plan(cluster_id: str, region: str, zones: list[str], master_count: int
     add(PlannedResource("target_group", f"{cluster_id}-api", detail="masters 6443"))
     add(PlannedResource("load_balancer", f"{cluster_id}-ingress",
                         detail="internet-facing, 80/443 → workers' ingress node ports"))
-    add(PlannedResource("target_group", f"{cluster_id}-ingress-http", detail=f"workers {INGRESS_HTTP_NODE_PORT}"))
-    add(PlannedResource("target_group", f"{cluster_id}-ingress-https", detail=f"workers {INGRESS_HTTPS_NODE_PORT}"))
+    add(PlannedResource("target_group", f"{cluster_id}-ingress-http",
+                        detail=f"workers {INGRESS_HTTP_NODE_PORT}"))
+    add(PlannedResource("target_group", f"{cluster_id}-ingress-https",
+                        detail=f"workers {INGRESS_HTTPS_NODE_PORT}"))
     add(PlannedResource("launch_template", master_name(cluster_id),
                         detail=f"{catalog.master_instance_type()}, kubeadm init"))
     add(PlannedResource("autoscaling_group", master_name(cluster_id),

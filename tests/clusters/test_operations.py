@@ -141,7 +141,7 @@ def test_the_name_is_trimmed(organization, member, release):
     assert launch_cluster(organization, member, spec(name="  my cluster ")).name == "my cluster"
 
 
-# --- launch refusals: each changes nothing ----------------------------------------------------------
+# --- launch refusals: each changes nothing ---------------------------------------------------
 
 
 def test_an_unknown_instance_type_is_refused(organization, member, release):
@@ -309,7 +309,9 @@ def test_without_a_default_release_a_version_must_be_given(organization, member)
 
 def test_a_release_without_an_image_for_the_region_is_refused(organization, member, release):
     fields = refused(organization, member, spec(region="eu-west-1"))
-    assert fields["kubernetes_version"] == ["Kubernetes 1.31.4 has no node image for eu-west-1 yet."]
+    assert fields["kubernetes_version"] == [
+        "Kubernetes 1.31.4 has no node image for eu-west-1 yet."
+    ]
 
 
 @pytest.mark.parametrize("masters", [0, 2, 5])
@@ -341,7 +343,7 @@ def test_every_problem_is_reported_at_once(organization, member, release):
     }
 
 
-# --- scale, pools, delete, retry -------------------------------------------------------------------
+# --- scale, pools, delete, retry ------------------------------------------------------------
 
 
 @pytest.fixture

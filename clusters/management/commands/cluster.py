@@ -133,8 +133,8 @@ class Command(BaseCommand):
         cluster = operations.launch_cluster(organization, self.user(options["user"]), spec)
         plan = plan_for(cluster)
         self.stdout.write(self.style.SUCCESS(f"Cluster {cluster.id} ({cluster.name}) requested."))
-        self.stdout.write(f"  region {cluster.region}, zones {', '.join(cluster.availability_zones)}, "
-                          f"VPC {cluster.vpc_cidr}")
+        zones = ", ".join(cluster.availability_zones)
+        self.stdout.write(f"  region {cluster.region}, zones {zones}, VPC {cluster.vpc_cidr}")
         self.stdout.write(f"  {len(plan.resources)} AWS resources planned; estimated "
                           f"${plan.monthly_cost_usd} a month (${plan.hourly_cost_usd:.4f}/h)")
         self.stdout.write(f"  API: {cluster.api_hostname}")
@@ -166,7 +166,9 @@ class Command(BaseCommand):
     def do_remove_pool(self, options: dict) -> None:
         cluster = self.cluster(options["cluster_id"])
         pool = operations.request_node_pool_deletion(self.pool(cluster, options["pool"]))
-        self.stdout.write(self.style.SUCCESS(f"Node pool {cluster.id}/{pool.name} is being deleted."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Node pool {cluster.id}/{pool.name} is being deleted.")
+        )
 
     def do_delete(self, options: dict) -> None:
         cluster = operations.request_cluster_deletion(self.cluster(options["cluster_id"]))

@@ -32,5 +32,7 @@ class Command(BaseCommand):
             try:
                 count = catalog.sync_instance_types(region)
             except (BotoCoreError, ClientError) as error:
-                raise CommandError(f"Could not read the instance types of {region}: {error}") from error
+                raise CommandError(
+                    f"Could not read the instance types of {region}: {error}"
+                ) from error
             self.stdout.write(f"{region}: {count} instance types offered.")
