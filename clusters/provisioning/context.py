@@ -10,7 +10,6 @@ from functools import cached_property
 from typing import Any
 
 import boto3
-from django.conf import settings
 
 from clusters.models import Cluster, ResourceRecord
 from clusters.provisioning import aws, ledger
@@ -94,7 +93,3 @@ class StepContext:
 
 def encode_user_data(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
-
-
-def setting(name: str, default: Any) -> Any:  # noqa: ANN401
-    return getattr(settings, name, default)

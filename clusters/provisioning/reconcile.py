@@ -103,7 +103,7 @@ class Outcome:
 # --- the per-cluster lock -----------------------------------------------------------------------
 
 def lock_seconds() -> int:
-    return int(getattr(settings, "HAPPA_RECONCILE_LOCK_SECONDS", 120))
+    return settings.HAPPA_RECONCILE_LOCK_SECONDS
 
 
 @dataclass
@@ -201,7 +201,7 @@ def run_steps(cluster: Cluster, steps: list[Step], lock: ClusterLock, attempt: i
     ctx = StepContext(cluster)
     done_before = cluster.steps_done if cluster.steps_total == len(steps) else 0
     Cluster.objects.filter(pk=cluster.pk).update(steps_total=len(steps))
-    deadline = time.monotonic() + int(getattr(settings, "HAPPA_RECONCILE_RUN_SECONDS", 120))
+    deadline = time.monotonic() + settings.HAPPA_RECONCILE_RUN_SECONDS
     for index, step in enumerate(steps):
         if not lock.extend():
             log.warning("lost the lock of cluster %s; another run continues", cluster.pk)
