@@ -22,7 +22,10 @@ class StepContext:
     _clients: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
-    def session(self) -> boto3.Session:
+    def session(self) -> boto3.Session | None:
+        """The organization's assumed role, or None for the operator's (cached) clients."""
+        if not self.cluster.organization.aws_role_arn:
+            return None
         return aws.session_for(self.cluster.organization)
 
     def client(self, service: str) -> Any:  # noqa: ANN401 - boto3 clients are untyped
