@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views
+from accounts import sso_views, views
 
 app_name = "accounts"
 
@@ -29,4 +29,6 @@ urlpatterns = [
         name="revoke_invitation",
     ),
     path("<slug:slug>/audit/", views.audit_log, name="audit"),
+    path("<slug:slug>/sso/", sso_views.sso_settings, name="sso"),
+    path("<slug:slug>/sso/delete/", sso_views.sso_delete, name="sso_delete"),
 ]
