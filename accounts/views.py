@@ -302,7 +302,11 @@ def account(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/account.html",
-        {"form": form, "memberships": memberships},
+        {
+            "form": form,
+            "memberships": memberships,
+            "invitations": ops.open_invitations_for(request.user),
+        },
         status=400 if form.is_bound else 200,
     )
 
