@@ -49,7 +49,8 @@ def client():
 
 def signed_in_email(client: requests.Session, site_url: str) -> str | None:
     """The e-mail the site shows as signed in, or None when it sends us to the login page."""
-    response = client.get(f"{site_url}/", timeout=10, allow_redirects=False)
+    # allauth's e-mail page: only for a signed-in user, and it lists that user's addresses.
+    response = client.get(f"{site_url}/accounts/email/", timeout=10, allow_redirects=False)
     if response.status_code != 200:
         return None
     return next((u.email for u in User.objects.all() if u.email in response.text), None)

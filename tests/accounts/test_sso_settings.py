@@ -231,3 +231,13 @@ def test_the_settings_card_offers_set_up_without_a_provider(organization):
     html = render_to_string("accounts/sso_section.html", {"organization": organization})
 
     assert "Set up single sign-on" in html
+
+
+def test_the_organization_settings_page_links_to_single_sign_on(client, owner):
+    client.force_login(owner)
+
+    response = client.get("/orgs/acme/settings/")
+
+    assert response.status_code == 200
+    assert "Set up single sign-on" in response.text
+    assert URL in response.text
