@@ -311,6 +311,20 @@ LOGGING = {
     },
 }
 
+# --- Monitoring's periodic tasks (monitoring/tasks.py) -----------------------------------------
+
+HEALTH_POLL_SECONDS = env_int("HEALTH_POLL_SECONDS", 60)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "monitoring-poll-cluster-health": {
+            "task": "monitoring.tasks.poll_cluster_health",
+            "schedule": HEALTH_POLL_SECONDS,
+            # A poll that waited longer than its interval is stale: the next one is coming.
+            "options": {"expires": HEALTH_POLL_SECONDS},
+        },
+    }
+)
+
 from happa.safety import check_production_safety  # noqa: E402  (needs the values above)
 
 check_production_safety(
