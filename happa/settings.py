@@ -314,6 +314,8 @@ LOGGING = {
 # --- Monitoring's periodic tasks (monitoring/tasks.py) -----------------------------------------
 
 HEALTH_POLL_SECONDS = env_int("HEALTH_POLL_SECONDS", 60)
+# /metrics answers a Prometheus presenting `Authorization: Bearer <METRICS_TOKEN>` (or ops staff).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 CELERY_BEAT_SCHEDULE.update(
     {
         "monitoring-poll-cluster-health": {

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from happa import views
+from monitoring.views import metrics_endpoint
 
 admin.site.site_header = "Happa operations"
 admin.site.site_title = "Happa ops"
@@ -10,6 +11,7 @@ admin.site.index_title = "Every organization, member, cluster and alert"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics_endpoint, name="metrics"),
     path("accounts/", include("allauth.urls")),
     path("orgs/", include("accounts.urls")),
     path("clusters/", include("clusters.urls")),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hmac
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -16,7 +19,7 @@ from django.views.decorators.http import require_POST
 from accounts.access import membership_for
 from accounts.audit import record_audit
 from clusters.models import Cluster
-from monitoring import alerts, notify
+from monitoring import alerts, metrics, notify
 from monitoring.alertmanager import InvalidPayload, apply_alertmanager_alerts, parse_payload
 from monitoring.forms import NotificationChannelForm
 from monitoring.models import Alert, ClusterAlertReceiver, Delivery, NotificationChannel, Silence
@@ -242,3 +245,24 @@ def delete_notification_channel(request: HttpRequest, channel_id: int) -> HttpRe
     channel.delete()
     messages.success(request, f"Channel {channel.name} deleted.")
     return redirect("monitoring:notifications")
+
+
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def _may_read_metrics(request: HttpRequest) -> bool:
+    if request.user.is_authenticated and request.user.is_staff:
+        return True
+    token = _bearer_token(request)
+    expected = settings.METRICS_TOKEN
+    return bool(expected and token) and hmac.compare_digest(token, expected)
+
+
+def metrics_endpoint(request: HttpRequest) -> HttpResponse:
+    """Prometheus scrape target: a bearer METRICS_TOKEN or an ops staff session."""
+    if not _may_read_metrics(request):
+        response = HttpResponse("Authentication required.\n", status=401,
+                                content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    return HttpResponse(metrics.render_metrics(), content_type=METRICS_CONTENT_TYPE)
