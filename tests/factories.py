@@ -75,6 +75,26 @@ class NodePoolFactory(factory.django.DjangoModelFactory):
     desired_size = 3
 
 
+# --- catalog, ledger records and events (catalog, ui) ---------------------------------------
+from decimal import Decimal  # noqa: E402
+
+from clusters.models import Event, InstanceType, ResourceRecord  # noqa: E402
+
+
+class InstanceTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = InstanceType
+        django_get_or_create = ["name"]
+
+    name = "m5.xlarge"
+    vcpus = 4
+    memory_mib = 16384
+    architecture = "x86_64"
+    regions = factory.LazyFunction(lambda: ["eu-central-1", "eu-west-1"])
+    hourly_price_usd = Decimal("0.2300")
+    price_source = "test"
+    is_recommended = True
+
 # --- monitoring -------------------------------------------------------------------------------
 
 from monitoring.models import Alert, NotificationChannel  # noqa: E402
@@ -99,3 +119,24 @@ class NotificationChannelFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"channel-{n}")
     kind = NotificationChannel.Kind.EMAIL
     email_addresses = factory.LazyFunction(lambda: ["oncall@acme.test"])
+
+
+class ResourceRecordFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ResourceRecord
+
+    cluster = factory.SubFactory(ClusterFactory)
+    key = factory.Sequence(lambda n: f"thing/{n}")
+    kind = "vpc"
+    aws_id = factory.Sequence(lambda n: f"vpc-{n:08x}")
+    step = "network"
+
+
+class EventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Event
+
+    cluster = factory.SubFactory(ClusterFactory)
+    organization = factory.LazyAttribute(lambda e: e.cluster.organization)
+    kind = Event.Kind.STEP
+    message = factory.Sequence(lambda n: f"Step {n} done")
