@@ -326,6 +326,22 @@ LOGGING = {
     },
 }
 
+# --- Monitoring's periodic tasks (monitoring/tasks.py) -----------------------------------------
+
+HEALTH_POLL_SECONDS = env_int("HEALTH_POLL_SECONDS", 60)
+# /metrics answers a Prometheus presenting `Authorization: Bearer <METRICS_TOKEN>` (or ops staff).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "monitoring-poll-cluster-health": {
+            "task": "monitoring.tasks.poll_cluster_health",
+            "schedule": HEALTH_POLL_SECONDS,
+            # A poll that waited longer than its interval is stale: the next one is coming.
+            "options": {"expires": HEALTH_POLL_SECONDS},
+        },
+    }
+)
+
 from happa.safety import check_production_safety  # noqa: E402  (needs the values above)
 
 check_production_safety(
