@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Schema
+from ninja import Path, Query, Router, Schema
 from ninja import Field as F
 
 from accounts.audit import record_audit
@@ -43,6 +43,10 @@ from clusters.specs import ClusterSpec, NodePoolSpec
 
 router = Router(tags=["clusters"])
 
+# Ids beyond a signed 64-bit integer cannot exist; refusing them keeps the database out of it.
+MAX_ID = 2**63 - 1
+PoolId = Path(..., ge=1, le=MAX_ID, description="The node pool's id.")
+
 READ_ERRORS = {401: ErrorOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut}
 WRITE_ERRORS = {
     400: ErrorOut,
@@ -66,7 +70,9 @@ class CreateParams(Schema):
 
 
 class EventParams(Schema):
-    after: int = F(0, ge=0, description="Only events with a greater id (the last id you saw).")
+    after: int = F(
+        0, ge=0, le=MAX_ID, description="Only events with a greater id (the last id you saw)."
+    )
     limit: int = F(DEFAULT_LIMIT * 2, ge=1, le=MAX_LIMIT)
 
 
@@ -263,7 +269,7 @@ def add_node_pool(
 @router.get(
     "/clusters/{cluster_id}/node-pools/{pool_id}", response={200: NodePoolOut, **READ_ERRORS}
 )
-def get_node_pool(request: HttpRequest, cluster_id: str, pool_id: int) -> dict:
+def get_node_pool(request: HttpRequest, cluster_id: str, pool_id: int = PoolId) -> dict:
     return node_pool_out(get_pool(caller_of(request), cluster_id, pool_id))
 
 
@@ -271,7 +277,7 @@ def get_node_pool(request: HttpRequest, cluster_id: str, pool_id: int) -> dict:
     "/clusters/{cluster_id}/node-pools/{pool_id}", response={202: NodePoolOut, **WRITE_ERRORS}
 )
 def scale_node_pool(
-    request: HttpRequest, cluster_id: str, pool_id: int, payload: ScaleIn
+    request: HttpRequest, cluster_id: str, payload: ScaleIn, pool_id: int = PoolId
 ) -> tuple[int, dict]:
     """Scale a pool (min, max, desired) or change its instance type; answers 202."""
     caller = caller_of(request)
@@ -294,7 +300,9 @@ def scale_node_pool(
 @router.delete(
     "/clusters/{cluster_id}/node-pools/{pool_id}", response={202: NodePoolOut, **WRITE_ERRORS}
 )
-def delete_node_pool(request: HttpRequest, cluster_id: str, pool_id: int) -> tuple[int, dict]:
+def delete_node_pool(
+    request: HttpRequest, cluster_id: str, pool_id: int = PoolId
+) -> tuple[int, dict]:
     """Start removing a pool and its machines; answers 202 in `deleting`."""
     caller = caller_of(request)
     pool = get_pool(caller, cluster_id, pool_id, write=True)
