@@ -497,6 +497,69 @@ def _get_or_none(client: Client, path: str) -> dict | None:
         raise
 
 
+# --- alerts --------------------------------------------------------------------------------------
+
+ALERT_COLUMNS = [
+    ("ID", lambda a: a["id"]),
+    ("CLUSTER", lambda a: a["cluster_id"]),
+    ("SEVERITY", lambda a: a["severity"]),
+    ("STATUS", lambda a: a["status"] + (" (ack)" if a["acknowledged_at"] else "")),
+    ("SUMMARY", lambda a: a["summary"]),
+    ("SINCE", lambda a: a["starts_at"][:16].replace("T", " ")),
+]
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--all", "include_resolved", is_flag=True, help="Include resolved alerts.")
+@click.option("--cluster", help="Only this cluster's alerts (id or name).")
+@output_option
+@click.pass_context
+def alerts(ctx: click.Context, include_resolved: bool, cluster: str | None, output: str) -> None:
+    """Firing alerts of the organization's clusters (subcommands: ack, silence)."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(_list_alerts, include_resolved=include_resolved, cluster=cluster, output=output)
+
+
+@with_client
+def _list_alerts(client: Client, include_resolved: bool, cluster: str | None, output: str) -> None:
+    cluster_id = client.find_cluster(cluster)["id"] if cluster else None
+    rows = client.list_all(
+        "/alerts", status=None if include_resolved else "firing", cluster=cluster_id
+    )
+    emit(rows, output, ALERT_COLUMNS)
+
+
+@alerts.command("ack")
+@click.argument("alert_id", type=click.IntRange(1))
+@output_option
+@with_client
+def alerts_ack(client: Client, alert_id: int, output: str) -> None:
+    """Acknowledge a firing alert."""
+    alert = client.request("POST", f"/alerts/{alert_id}/acknowledge")
+    if output == "table":
+        click.echo(f"Acknowledged alert {alert['id']}: {alert['summary']}")
+    else:
+        emit(alert, output)
+
+
+@alerts.command("silence")
+@click.argument("alert_id", type=click.IntRange(1))
+@click.option("--duration", type=click.Choice(["1h", "4h", "24h", "7d"]), default="4h",
+              show_default=True)
+@click.option("--comment", default="", help="Why (shown to the team).")
+@output_option
+@with_client
+def alerts_silence(client: Client, alert_id: int, duration: str, comment: str, output: str) -> None:
+    """Mute notifications of alerts like this one for a while."""
+    silence = client.request(
+        "POST", f"/alerts/{alert_id}/silence", json={"duration": duration, "comment": comment}
+    )
+    if output == "table":
+        click.echo(f"Silenced {silence['matchers']} until {silence['ends_at']}.")
+    else:
+        emit(silence, output)
+
+
 # --- events, kubeconfig --------------------------------------------------------------------------
 
 
