@@ -24,6 +24,7 @@ from cli.wait import (
     cluster_outcome_of_create,
     cluster_outcome_of_delete,
     format_event,
+    latest_event_id,
     pool_outcome,
     wait_for,
 )
@@ -351,6 +352,7 @@ def clusters_delete(
         typed = click.prompt(f"Type the cluster id ({found['id']}) to delete {found['name']}")
         if typed.strip() != found["id"]:
             raise click.UsageError("The id did not match; nothing was deleted.")
+    after_event = latest_event_id(client, found["id"]) if wait else 0
     deleted = client.request("DELETE", f"/clusters/{found['id']}")
     if output == "table":
         click.echo(f"Cluster {deleted['id']} is {deleted['status']}.")
@@ -359,6 +361,7 @@ def clusters_delete(
             client, found["id"], what=f"Deleting {found['id']}",
             fetch=lambda: _get_or_none(client, f"/clusters/{found['id']}"),
             outcome=cluster_outcome_of_delete, timeout=timeout, interval=interval,
+            after_event=after_event,
         ) or deleted
         if output == "table":
             click.echo(f"Cluster {found['id']} is deleted.")
@@ -402,10 +405,13 @@ def nodepools_add(
     found = client.find_cluster(cluster)
     body = {"name": name, "instance_type": instance_type, "min_size": min_size,
             "max_size": max_size, "desired_size": desired_size}
+    after_event = latest_event_id(client, found["id"]) if wait else 0
     pool = client.request(
         "POST", f"/clusters/{found['id']}/node-pools", json=body, idempotent=True
     )
-    pool = _maybe_wait_for_pool(client, found, pool, "running", wait, timeout, interval)
+    pool = _maybe_wait_for_pool(
+        client, found, pool, "running", wait, timeout, interval, after_event
+    )
     _print_pool(pool, output, f"Node pool {pool['name']} ({pool['id']}) is {pool['status']}.")
 
 
@@ -440,8 +446,11 @@ def nodepools_delete(
     target = client.find_pool(found, pool)
     if not yes:
         click.confirm(f"Delete node pool {target['name']} of {found['id']}?", abort=True)
+    after_event = latest_event_id(client, found["id"]) if wait else 0
     deleted = client.request("DELETE", f"/clusters/{found['id']}/node-pools/{target['id']}")
-    deleted = _maybe_wait_for_pool(client, found, deleted, "deleted", wait, timeout, interval)
+    deleted = _maybe_wait_for_pool(
+        client, found, deleted, "deleted", wait, timeout, interval, after_event
+    )
     _print_pool(deleted, output, f"Node pool {target['name']} is {deleted['status']}.")
 
 
@@ -455,10 +464,13 @@ def _scale(
     target = client.find_pool(cluster, pool_ref)
     body = {"min_size": min_size, "max_size": max_size, "desired_size": desired_size,
             "instance_type": instance_type}
+    after_event = latest_event_id(client, cluster["id"]) if wait else 0
     pool = client.request(
         "PATCH", f"/clusters/{cluster['id']}/node-pools/{target['id']}", json=body
     )
-    pool = _maybe_wait_for_pool(client, cluster, pool, "running", wait, timeout, interval)
+    pool = _maybe_wait_for_pool(
+        client, cluster, pool, "running", wait, timeout, interval, after_event
+    )
     _print_pool(
         pool, output,
         f"Node pool {pool['name']}: {pool['min_size']}-{pool['max_size']} nodes "
@@ -468,7 +480,7 @@ def _scale(
 
 def _maybe_wait_for_pool(
     client: Client, cluster: dict, pool: dict, target: str, wait: bool, timeout: float,
-    interval: float,
+    interval: float, after_event: int,
 ) -> dict:
     if not wait:
         return pool
@@ -477,7 +489,7 @@ def _maybe_wait_for_pool(
     return wait_for(
         client, cluster["id"], what=f"{verb} node pool {pool['name']}",
         fetch=lambda: _get_or_none(client, path), outcome=pool_outcome(target),
-        timeout=timeout, interval=interval,
+        timeout=timeout, interval=interval, after_event=after_event,
     ) or {**pool, "status": "deleted"}
 
 
