@@ -1,4 +1,4 @@
-"""The `happa` command. Exit codes: 0 ok, 1 API error, 2 usage, 3 not found, 4 auth, 5 failed/timeout.
+"""The `happa` command. Exit codes: 0 ok, 1 API error, 2 usage, 3 not found, 4 auth, 5 failed.
 
 Every command talks to the public HTTP API only (cli/client.py); nothing here imports the site.
 """
@@ -161,7 +161,10 @@ def releases(client: Client, output: str) -> None:
     emit(
         rows,
         output,
-        [("VERSION", lambda r: r["version"]), ("DEFAULT", lambda r: "yes" if r["is_default"] else "")],
+        [
+            ("VERSION", lambda r: r["version"]),
+            ("DEFAULT", lambda r: "yes" if r["is_default"] else ""),
+        ],
     )
 
 

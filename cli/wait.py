@@ -1,4 +1,4 @@
-"""`--wait`: follow an operation with a live progress bar until it ends (polls status and events)."""
+"""`--wait`: follow an operation with a live progress bar until it ends (polls status, events)."""
 
 from __future__ import annotations
 

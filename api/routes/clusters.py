@@ -1,4 +1,4 @@
-"""Clusters, their node pools, events and kubeconfig. Each route: access, validate, one operation."""
+"""Clusters, node pools, events and kubeconfig. Each route: access, validate, one operation."""
 
 from __future__ import annotations
 

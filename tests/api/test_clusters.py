@@ -166,12 +166,16 @@ def test_a_duplicate_node_pool_name_is_a_409(member_api, organization):
     cluster = ClusterFactory(organization=organization, status="running")
     NodePoolFactory(cluster=cluster, name="default")
 
-    assert member_api.post(f"/clusters/{cluster.id}/node-pools", {"name": "default"}).status_code == 409
+    response = member_api.post(f"/clusters/{cluster.id}/node-pools", {"name": "default"})
+
+    assert response.status_code == 409
 
 
 def test_scaling_a_pool_records_the_new_sizes(member_api, organization):
     cluster = ClusterFactory(organization=organization, status="running")
-    pool = NodePoolFactory(cluster=cluster, min_size=3, max_size=3, desired_size=3, status="running")
+    pool = NodePoolFactory(
+        cluster=cluster, min_size=3, max_size=3, desired_size=3, status="running"
+    )
 
     response = member_api.patch(
         f"/clusters/{cluster.id}/node-pools/{pool.id}", {"min_size": 2, "max_size": 6}
