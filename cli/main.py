@@ -575,6 +575,65 @@ def alerts_silence(client: Client, alert_id: int, duration: str, comment: str, o
         emit(silence, output)
 
 
+# --- tokens --------------------------------------------------------------------------------------
+
+TOKEN_COLUMNS = [
+    ("ID", lambda t: t["id"]),
+    ("NAME", lambda t: t["name"]),
+    ("PREFIX", lambda t: t["prefix"]),
+    ("ROLE", lambda t: t["role"]),
+    ("USER", lambda t: t["user"]),
+    ("EXPIRES", lambda t: (t["expires_at"] or "never")[:16].replace("T", " ")),
+    ("LAST USED", lambda t: (t["last_used_at"] or "-")[:16].replace("T", " ")),
+    ("REVOKED", lambda t: (t["revoked_at"] or "")[:16].replace("T", " ")),
+]
+
+
+@cli.group()
+def tokens() -> None:
+    """List, make and revoke API tokens."""
+
+
+@tokens.command("list")
+@click.option("--all", "include_revoked", is_flag=True, help="Include revoked and expired ones.")
+@output_option
+@with_client
+def tokens_list(client: Client, include_revoked: bool, output: str) -> None:
+    """Your tokens in this organization (admins: everyone's)."""
+    rows = client.list_all("/tokens", include_revoked="true" if include_revoked else None)
+    emit(rows, output, TOKEN_COLUMNS)
+
+
+@tokens.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["viewer", "member", "admin", "owner"]),
+              help="At most your role (default: your role).")
+@click.option("--expires-days", type=click.IntRange(1, 3650), help="Default: never.")
+@output_option
+@with_client
+def tokens_create(
+    client: Client, name: str, role: str | None, expires_days: int | None, output: str
+) -> None:
+    """Make a token; its secret is printed once."""
+    made = client.request(
+        "POST", "/tokens", json={"name": name, "role": role, "expires_days": expires_days}
+    )
+    if output == "table":
+        click.echo(made["token"])
+        click.echo(f"Token {made['prefix']} ({made['role']}); it is shown only this once.", err=True)
+    else:
+        emit(made, output)
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=click.IntRange(1))
+@with_client
+def tokens_revoke(client: Client, token_id: int) -> None:
+    """Revoke a token at once."""
+    revoked = client.request("DELETE", f"/tokens/{token_id}")
+    click.echo(f"Revoked token {revoked['prefix']} ({revoked['name']}).")
+
+
 # --- events, kubeconfig --------------------------------------------------------------------------
 
 

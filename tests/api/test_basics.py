@@ -35,6 +35,9 @@ EVERY_ROUTE = {
     ("/api/v1/alerts/{alert_id}", "GET"),
     ("/api/v1/alerts/{alert_id}/acknowledge", "POST"),
     ("/api/v1/alerts/{alert_id}/silence", "POST"),
+    ("/api/v1/tokens", "GET"),
+    ("/api/v1/tokens", "POST"),
+    ("/api/v1/tokens/{token_id}", "DELETE"),
 }
 
 

@@ -212,3 +212,16 @@ def test_alerts_lists_firing_alerts_and_ack_acknowledges(logged_in, organization
     assert [a["summary"] for a in json.loads(listed.output)] == ["API server down"]
     assert acked.exit_code == 0, acked.output
     assert Alert.objects.get(pk=alert.id).acknowledged_by == member
+
+
+def test_tokens_create_prints_a_working_token_and_revoke_stops_it(logged_in):
+    from accounts.tokens import verify_token
+
+    created = logged_in("tokens", "create", "ci", "--role", "viewer", "--output", "json")
+    made = json.loads(created.output)
+    revoked = logged_in("tokens", "revoke", str(made["id"]))
+
+    assert created.exit_code == 0, created.output
+    assert revoked.exit_code == 0, revoked.output
+    assert made["role"] == "viewer"
+    assert verify_token(made["token"]) is None
