@@ -620,7 +620,9 @@ def tokens_create(
     )
     if output == "table":
         click.echo(made["token"])
-        click.echo(f"Token {made['prefix']} ({made['role']}); it is shown only this once.", err=True)
+        click.echo(
+            f"Token {made['prefix']} ({made['role']}); it is shown only this once.", err=True
+        )
     else:
         emit(made, output)
 
