@@ -80,6 +80,8 @@ def _box(x: float, y: float, w: float, h: float, part: Part, css: str, sub: str 
         title = f"{part.label}: {part.record.aws_id}"
     else:
         title = f"{part.label} (not created yet)"
+    if sub:
+        title += f" — {sub}"
     detail = part.record.aws_id if part.record else "planned"
     text_y = y + 18
     lines = [
@@ -88,8 +90,10 @@ def _box(x: float, y: float, w: float, h: float, part: Part, css: str, sub: str 
         f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="6"/>',
         f'<text x="{x + 8}" y="{text_y}" class="label">{escape(part.label)}</text>',
     ]
-    if sub:
-        lines.append(f'<text x="{x + 8}" y="{text_y + 15}" class="sub">{escape(sub)}</text>')
+    # Small boxes have room for one more line: the AWS id once it exists, else "planned".
+    if sub and h >= 56:
+        short = escape(_short(sub, w))
+        lines.append(f'<text x="{x + 8}" y="{text_y + 15}" class="sub">{short}</text>')
     if h >= 40:
         lines.append(
             f'<text x="{x + 8}" y="{y + h - 8}" class="awsid">{escape(_short(detail, w))}</text>'
@@ -140,7 +144,7 @@ def render_diagram(
     ]
 
     # Outside the VPC: the DNS zone and the two load balancers users reach.
-    dns = Part(f"DNS zone {cluster.dns_zone}", _find(resources, ("hosted_zone", "route53", "dns")))
+    dns = Part("DNS zone", _find(resources, ("hosted_zone", "route53", "dns")))
     api_lb = Part(
         "API load balancer",
         _find(resources, ("load_balancer", "lb", "elb"), words=("api",)),
@@ -153,7 +157,7 @@ def render_diagram(
     top_w = (inner_w - 3 * 12) / 4
     for i, (part, css, sub) in enumerate(
         [
-            (dns, "dns", f"api. · ingress. · *.{cluster.dns_zone}"),
+            (dns, "dns", cluster.dns_zone),
             (api_lb, "lb", f"{cluster.api_hostname}:443"),
             (ingress_lb, "lb", f"{cluster.ingress_hostname}:80/443"),
             (igw, "igw", "public subnets' way out"),
