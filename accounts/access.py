@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 
 from accounts.models import Membership, Organization, User
 
 
-class PermissionDenied403(Exception):
+class PermissionDenied403(PermissionDenied):
     """Raised when a member of the right organization lacks the role for a change."""
 
 
@@ -29,6 +30,22 @@ def get_membership_or_404(user: User, slug: str) -> Membership:
     if membership is None:
         raise Http404("No such organization.")
     return membership
+
+
+def get_admin_membership_or_404(user: User, slug: str) -> Membership:
+    """The user's membership if they administer the organization.
+
+    404 for an organization they do not belong to; 403 for a member without the admin role (they
+    already know the organization exists, so the refusal confirms nothing new).
+    """
+    membership = get_membership_or_404(user, slug)
+    require_admin(membership)
+    return membership
+
+
+def require_admin(membership: Membership) -> None:
+    if not membership.is_admin:
+        raise PermissionDenied403("Only the organization's owners and admins can do this.")
 
 
 def current_membership(request: HttpRequest) -> Membership | None:

@@ -1,13 +1,35 @@
-"""Organization pages: switching, invitations. Views check access, call one function, render."""
+"""Organization pages: create, switch, settings, members, invitations, audit log, account.
+
+Views check access, validate, call one function from accounts/members.py, render. Another
+organization's page is a 404; a member without the admin role gets a 403 for admin changes.
+"""
+
+from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.access import get_membership_or_404
+from accounts import members as ops
+from accounts.access import get_admin_membership_or_404, get_membership_or_404
+from accounts.audit import record_audit
+from accounts.forms import (
+    AuditFilterForm,
+    InvitationForm,
+    OrganizationCreateForm,
+    OrganizationSettingsForm,
+    ProfileForm,
+    RoleForm,
+    role_choices,
+)
 from accounts.middleware import SESSION_KEY
+from accounts.models import AuditLogEntry, Invitation, Membership, Role
+
+AUDIT_PAGE_SIZE = 50
 
 
 @require_POST
@@ -20,17 +42,260 @@ def switch_organization(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def create_organization(request: HttpRequest) -> HttpResponse:
+    form = OrganizationCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        organization = ops.create_organization(
+            request.user, name=form.cleaned_data["name"], slug=form.cleaned_data["slug"],
+            request=request,
+        )
+        request.session[SESSION_KEY] = organization.id
+        messages.success(request, f"Created {organization.name}. You are its owner.")
+        return redirect("accounts:settings", organization.slug)
+    status = 400 if form.is_bound else 200
+    return render(request, "accounts/create.html", {"form": form}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
 def organization_settings(request: HttpRequest, slug: str) -> HttpResponse:
-    membership = get_membership_or_404(request.user, slug)
+    membership = get_admin_membership_or_404(request.user, slug)
     organization = membership.organization
-    members = organization.memberships.select_related("user").order_by("user__email")
+    form = OrganizationSettingsForm(request.POST or None, instance=organization)
+    if request.method == "POST":
+        if form.is_valid():
+            changed = {field: form.cleaned_data[field] for field in form.changed_data}
+            ops.update_organization(membership, changed, request=request)
+            messages.success(request, "Settings saved." if changed else "Nothing changed.")
+            return redirect("accounts:settings", organization.slug)
+        # The form validated against a copy; the page must still show the saved name.
+        organization.refresh_from_db()
     return render(
         request,
         "accounts/settings.html",
-        {"organization": organization, "membership": membership, "members": members},
+        {"organization": organization, "membership": membership, "form": form},
+        status=400 if form.is_bound else 200,
+    )
+
+
+def _members_context(membership: Membership, **extra: object) -> dict:
+    organization = membership.organization
+    members = organization.memberships.select_related("user").order_by("user__email")
+    invitations = (
+        organization.invitations.filter(accepted_at__isnull=True).select_related("invited_by")
+        if membership.is_admin
+        else Invitation.objects.none()
+    )
+    is_owner = membership.role == Role.OWNER
+    context = {
+        "organization": organization,
+        "membership": membership,
+        "members": members,
+        "invitations": invitations,
+        "role_choices": role_choices(is_owner),
+        "invite_form": InvitationForm(for_owner=is_owner),
+    }
+    context.update(extra)
+    return context
+
+
+def _refuse(request: HttpRequest, membership: Membership, error: Exception, **extra) -> HttpResponse:
+    """Show the members page again with the reason; nothing was changed."""
+    messages.error(request, str(error))
+    return render(
+        request, "accounts/members.html", _members_context(membership, **extra), status=400
     )
 
 
 @login_required
+def members(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = get_membership_or_404(request.user, slug)
+    return render(request, "accounts/members.html", _members_context(membership))
+
+
+def _target_membership(membership: Membership, membership_id: int) -> Membership:
+    return get_object_or_404(
+        Membership.objects.select_related("user", "organization"),
+        pk=membership_id,
+        organization=membership.organization,
+    )
+
+
+@require_POST
+@login_required
+def change_role(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
+    membership = get_membership_or_404(request.user, slug)
+    target = _target_membership(membership, membership_id)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        return _refuse(request, membership, ValueError("Choose one of the listed roles."))
+    try:
+        ops.change_role(membership, target, form.cleaned_data["role"], request=request)
+    except ops.MembershipRuleError as error:
+        return _refuse(request, membership, error)
+    messages.success(request, f"{target.user.email} is now {target.get_role_display().lower()}.")
+    return redirect("accounts:members", slug)
+
+
+@require_POST
+@login_required
+def remove_member(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
+    membership = get_membership_or_404(request.user, slug)
+    target = _target_membership(membership, membership_id)
+    leaving = target.pk == membership.pk
+    try:
+        ops.remove_member(membership, target, request=request)
+    except ops.MembershipRuleError as error:
+        return _refuse(request, membership, error)
+    if leaving:
+        messages.success(request, f"You left {membership.organization.name}.")
+        request.session.pop(SESSION_KEY, None)
+        return redirect("home")
+    messages.success(request, f"Removed {target.user.email} from the organization.")
+    return redirect("accounts:members", slug)
+
+
+@require_POST
+@login_required
+def invite(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = get_admin_membership_or_404(request.user, slug)
+    form = InvitationForm(request.POST, for_owner=membership.role == Role.OWNER)
+    if not form.is_valid():
+        messages.error(request, "The invitation was not sent; see the form below.")
+        return render(
+            request, "accounts/members.html",
+            _members_context(membership, invite_form=form), status=400,
+        )
+    try:
+        invitation = ops.invite_member(
+            membership, email=form.cleaned_data["email"], role=form.cleaned_data["role"],
+            request=request,
+        )
+    except ops.MembershipRuleError as error:
+        return _refuse(request, membership, error, invite_form=form)
+    messages.success(request, f"Invitation sent to {invitation.email}.")
+    return redirect("accounts:members", slug)
+
+
+def _invitation_of(membership: Membership, invitation_id: int) -> Invitation:
+    return get_object_or_404(
+        Invitation.objects.select_related("organization"),
+        pk=invitation_id,
+        organization=membership.organization,
+    )
+
+
+@require_POST
+@login_required
+def resend_invitation(request: HttpRequest, slug: str, invitation_id: int) -> HttpResponse:
+    membership = get_admin_membership_or_404(request.user, slug)
+    invitation = _invitation_of(membership, invitation_id)
+    try:
+        ops.resend_invitation(membership, invitation, request=request)
+    except ops.MembershipRuleError as error:
+        return _refuse(request, membership, error)
+    messages.success(request, f"Invitation sent again to {invitation.email}.")
+    return redirect("accounts:members", slug)
+
+
+@require_POST
+@login_required
+def revoke_invitation(request: HttpRequest, slug: str, invitation_id: int) -> HttpResponse:
+    membership = get_admin_membership_or_404(request.user, slug)
+    invitation = _invitation_of(membership, invitation_id)
+    try:
+        ops.revoke_invitation(membership, invitation, request=request)
+    except ops.MembershipRuleError as error:
+        return _refuse(request, membership, error)
+    messages.success(request, f"Revoked the invitation of {invitation.email}.")
+    return redirect("accounts:members", slug)
+
+
+@require_http_methods(["GET", "POST"])
 def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
-    raise NotImplementedError
+    """Open to anyone with the link: signed-out visitors are offered to sign in or sign up."""
+    invitation = (
+        Invitation.objects.select_related("organization", "invited_by").filter(token=token).first()
+    )
+    context: dict = {"invitation": invitation, "next": request.get_full_path()}
+    if invitation is None:
+        context["error"] = (
+            "This invitation link is not valid. It may have been revoked, or the link was cut "
+            "short; ask an admin of the organization for a new invitation."
+        )
+        return render(request, "accounts/invitation.html", context, status=404)
+    user = request.user if request.user.is_authenticated else None
+    try:
+        ops.check_invitation(invitation, user)
+    except ops.InvitationError as error:
+        context["error"] = str(error)
+        return render(request, "accounts/invitation.html", context, status=error.status)
+    if request.method == "POST":
+        if user is None:
+            return redirect(f"{reverse('account_login')}?next={request.path}")
+        try:
+            joined = ops.join_by_invitation(invitation, user, request=request)
+        except ops.InvitationError as error:
+            context["error"] = str(error)
+            return render(request, "accounts/invitation.html", context, status=error.status)
+        request.session[SESSION_KEY] = joined.organization_id
+        messages.success(
+            request,
+            f"Welcome to {joined.organization.name}: you are {joined.get_role_display().lower()}.",
+        )
+        return redirect("home")
+    return render(request, "accounts/invitation.html", context)
+
+
+@login_required
+def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = get_admin_membership_or_404(request.user, slug)
+    organization = membership.organization
+    entries = AuditLogEntry.objects.filter(organization=organization)
+    # order_by() drops the default ordering, which would otherwise defeat DISTINCT.
+    actions = list(entries.order_by("action").values_list("action", flat=True).distinct())
+    form = AuditFilterForm(request.GET or None, actions=actions)
+    action = form.cleaned_data["action"] if form.is_valid() else ""
+    if action:
+        entries = entries.filter(action=action)
+    page = Paginator(entries.order_by("-created_at", "-id"), AUDIT_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    context = {
+        "organization": organization,
+        "membership": membership,
+        "form": form,
+        "page": page,
+        "action": action,
+    }
+    template = "accounts/audit.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#entries"
+    return render(request, template, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account(request: HttpRequest) -> HttpResponse:
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST":
+        if form.is_valid():
+            if form.has_changed():
+                form.save()
+                record_audit(
+                    "user.profile_changed", organization=None, request=request,
+                    target=request.user.email, fields=form.changed_data,
+                )
+            messages.success(request, "Profile saved.")
+            return redirect("accounts:account")
+        request.user.refresh_from_db()
+    memberships = request.user.memberships.select_related("organization").order_by(
+        "organization__name"
+    )
+    return render(
+        request,
+        "accounts/account.html",
+        {"form": form, "memberships": memberships},
+        status=400 if form.is_bound else 200,
+    )

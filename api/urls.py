@@ -1,3 +1,7 @@
-"""The versioned REST API, /api/v1/ (routes land in api/)."""
+"""The versioned REST API, /api/v1/ (routes in api/routes/)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from api.main import api
+
+urlpatterns = [path("", api.urls)]

@@ -127,6 +127,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.organization",
                 "happa.context_processors.platform",
+                "accounts.staff_oidc.staff_sso",
             ],
         },
     },
@@ -219,6 +220,10 @@ SOCIALACCOUNT_ADAPTER = "accounts.sso.SocialAccountAdapter"
 SOCIALACCOUNT_LOGIN_ON_GET = False
 SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_ONLY = False
+# Deliberate (docs/sso.md): an org's IdP never signs into an existing account by e-mail; users
+# connect it while signed in. SSO apps come from IdentityProvider rows, never from settings.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Happa"
 

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import sso_views
 from happa import views
 
 admin.site.site_header = "Happa operations"
@@ -10,6 +11,12 @@ admin.site.index_title = "Every organization, member, cluster and alert"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Ahead of allauth's own view at the same path: verifies ID-token signatures (accounts/sso.py).
+    path(
+        "accounts/oidc/<str:provider_id>/login/callback/",
+        sso_views.oidc_callback,
+        name="sso_oidc_callback",
+    ),
     path("accounts/", include("allauth.urls")),
     path("orgs/", include("accounts.urls")),
     path("clusters/", include("clusters.urls")),

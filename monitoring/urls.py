@@ -1,3 +1,16 @@
+from django.urls import path
+
+from monitoring import views
+
 app_name = "monitoring"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("alerts/", views.alert_list, name="alerts"),
+    path("alerts/<int:alert_id>/acknowledge", views.acknowledge, name="acknowledge"),
+    path("alerts/<int:alert_id>/silence", views.silence, name="silence"),
+    path("silences/<int:silence_id>/expire", views.expire_silence, name="expire_silence"),
+    path("clusters/<str:cluster_id>/alertmanager", views.alertmanager_webhook,
+         name="alertmanager"),
+    path("clusters/<str:cluster_id>/alertmanager/token", views.rotate_receiver_token,
+         name="rotate_receiver_token"),
+]

@@ -75,9 +75,8 @@ class NodePoolFactory(factory.django.DjangoModelFactory):
     desired_size = 3
 
 
-# --- ui: catalog rows, ledger records and events for the pages' tests ---------------------------
-
-from decimal import Decimal  # noqa: E402 (kept with the part that uses it, to merge cleanly)
+# --- catalog, ledger records and events (catalog, ui) ---------------------------------------
+from decimal import Decimal  # noqa: E402
 
 from clusters.models import Event, InstanceType, ResourceRecord  # noqa: E402
 
@@ -90,9 +89,36 @@ class InstanceTypeFactory(factory.django.DjangoModelFactory):
     name = "m5.xlarge"
     vcpus = 4
     memory_mib = 16384
-    regions = factory.LazyFunction(lambda: ["eu-central-1"])
+    architecture = "x86_64"
+    regions = factory.LazyFunction(lambda: ["eu-central-1", "eu-west-1"])
     hourly_price_usd = Decimal("0.2300")
+    price_source = "test"
     is_recommended = True
+
+# --- monitoring -------------------------------------------------------------------------------
+
+from monitoring.models import Alert, NotificationChannel  # noqa: E402
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Alert
+
+    cluster = factory.SubFactory(ClusterFactory)
+    organization = factory.LazyAttribute(lambda a: a.cluster.organization)
+    fingerprint = factory.Sequence(lambda n: f"test:{n}")
+    summary = factory.Sequence(lambda n: f"Something is wrong #{n}")
+    severity = Alert.Severity.WARNING
+
+
+class NotificationChannelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = NotificationChannel
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"channel-{n}")
+    kind = NotificationChannel.Kind.EMAIL
+    email_addresses = factory.LazyFunction(lambda: ["oncall@acme.test"])
 
 
 class ResourceRecordFactory(factory.django.DjangoModelFactory):

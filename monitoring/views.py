@@ -1,0 +1,179 @@
+"""Monitoring pages and endpoints: thin views over alerts.py, notify.py and metrics.py."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from accounts.access import membership_for
+from accounts.audit import record_audit
+from clusters.models import Cluster
+from monitoring import alerts
+from monitoring.alertmanager import InvalidPayload, apply_alertmanager_alerts, parse_payload
+from monitoring.models import Alert, ClusterAlertReceiver, Silence
+
+ALERTS_PER_PAGE = 50
+
+
+def _current_membership_or_404(request: HttpRequest):  # noqa: ANN202
+    membership = getattr(request, "membership", None)
+    if membership is None:
+        raise Http404("No organization.")
+    return membership
+
+
+@login_required
+def alert_list(request: HttpRequest) -> HttpResponse:
+    """The current organization's alerts: firing first, then resolved, newest first."""
+    membership = _current_membership_or_404(request)
+    found = Alert.objects.filter(organization=membership.organization)
+    cluster_id = request.GET.get("cluster", "").strip()
+    status = request.GET.get("status", "").strip()
+    severity = request.GET.get("severity", "").strip()
+    if cluster_id:
+        found = found.filter(cluster_id=cluster_id)
+    if status in Alert.Status.values:
+        found = found.filter(status=status)
+    if severity in Alert.Severity.values:
+        found = found.filter(severity=severity)
+    # "firing" sorts before "resolved": firing first, then newest first.
+    found = found.select_related("cluster", "acknowledged_by").order_by(
+        "status", "-starts_at", "-id"
+    )
+    page = Paginator(found, ALERTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "monitoring/alerts.html",
+        {
+            "page": page,
+            "membership": membership,
+            "filters": {"cluster": cluster_id, "status": status, "severity": severity},
+            "statuses": Alert.Status.choices,
+            "severities": Alert.Severity.choices,
+            "silence_durations": [(value, label) for value, label, _ in alerts.SILENCE_DURATIONS],
+            "silences": Silence.objects.active()
+            .filter(organization=membership.organization)
+            .select_related("cluster", "created_by"),
+        },
+    )
+
+
+def _alert_for_change(request: HttpRequest, alert_id: int) -> Alert:
+    """The alert if the user's org owns it (else 404) and their role may change things (else 403)."""
+    alert = get_object_or_404(
+        Alert.objects.visible_to(request.user).select_related("cluster"), pk=alert_id
+    )
+    membership = membership_for(request.user, alert.organization)
+    if membership is None or not membership.can_change:
+        raise PermissionDenied("Viewers can see alerts but not acknowledge or silence them.")
+    return alert
+
+
+@require_POST
+@login_required
+def acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
+    alert = _alert_for_change(request, alert_id)
+    if alerts.acknowledge_alert(alert, request.user):
+        record_audit("alert.acknowledged", organization=alert.organization, request=request,
+                     target=alert, fingerprint=alert.fingerprint, cluster=alert.cluster_id)
+        messages.success(request, f"Acknowledged: {alert.summary}")
+    else:
+        messages.warning(request, "That alert was already acknowledged or has resolved.")
+    return redirect(_back_to_alerts(request))
+
+
+@require_POST
+@login_required
+def silence(request: HttpRequest, alert_id: int) -> HttpResponse:
+    alert = _alert_for_change(request, alert_id)
+    durations = {value: delta for value, _, delta in alerts.SILENCE_DURATIONS}
+    duration = durations.get(request.POST.get("duration", ""))
+    if duration is None:
+        choices = ", ".join(durations)
+        messages.error(request, f"Choose how long to silence the alert: one of {choices}.")
+        return redirect(_back_to_alerts(request))
+    label_names = [name for name in request.POST.getlist("labels") if name]
+    created = alerts.silence_alert(
+        alert, request.user, duration=duration, comment=request.POST.get("comment", ""),
+        label_names=label_names,
+    )
+    record_audit("alert.silenced", organization=alert.organization, request=request,
+                 target=created, matchers=created.matchers, until=created.ends_at.isoformat())
+    messages.success(
+        request, f"Silenced alerts matching {created.matchers} until {created.ends_at:%Y-%m-%d %H:%M} UTC."
+    )
+    return redirect(_back_to_alerts(request))
+
+
+@require_POST
+@login_required
+def expire_silence(request: HttpRequest, silence_id: int) -> HttpResponse:
+    found = get_object_or_404(
+        Silence.objects.filter(organization__memberships__user=request.user), pk=silence_id
+    )
+    membership = membership_for(request.user, found.organization)
+    if membership is None or not membership.can_change:
+        raise PermissionDenied("Viewers cannot change silences.")
+    now = timezone.now()
+    Silence.objects.filter(pk=found.pk, ends_at__gt=now).update(ends_at=now)
+    record_audit("silence.expired", organization=found.organization, request=request,
+                 target=found)
+    messages.success(request, "Silence expired.")
+    return redirect(_back_to_alerts(request))
+
+
+def _back_to_alerts(request: HttpRequest) -> str:
+    return reverse("monitoring:alerts")
+
+
+def _bearer_token(request: HttpRequest) -> str:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _json_error(message: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+@csrf_exempt
+@require_POST
+def alertmanager_webhook(request: HttpRequest, cluster_id: str) -> JsonResponse:
+    """Alertmanager's webhook (JSON version 4), authenticated by the cluster's bearer token."""
+    cluster = Cluster.objects.live().filter(pk=cluster_id).select_related("alert_receiver").first()
+    if cluster is None:
+        return _json_error("No such cluster.", 404)
+    receiver = getattr(cluster, "alert_receiver", None)
+    token = _bearer_token(request)
+    if receiver is None or not token or not receiver.accepts(token):
+        return _json_error("Missing or wrong bearer token for this cluster's receiver.", 401)
+    try:
+        notifications = parse_payload(request.body)
+    except InvalidPayload as error:
+        return _json_error(str(error), 400)
+    outcome = apply_alertmanager_alerts(cluster, notifications)
+    ClusterAlertReceiver.objects.filter(pk=receiver.pk).update(last_received_at=timezone.now())
+    return JsonResponse(outcome)
+
+
+@require_POST
+@login_required
+def rotate_receiver_token(request: HttpRequest, cluster_id: str) -> HttpResponse:
+    """Make (or replace) the cluster's Alertmanager token and show it once."""
+    cluster = get_object_or_404(Cluster.objects.visible_to(request.user).live(), pk=cluster_id)
+    membership = membership_for(request.user, cluster.organization)
+    if membership is None or not membership.can_change:
+        raise PermissionDenied("Viewers cannot manage the alert receiver.")
+    token = ClusterAlertReceiver.rotate(cluster)
+    record_audit("alert_receiver.rotated", organization=cluster.organization, request=request,
+                 target=cluster)
+    url = request.build_absolute_uri(reverse("monitoring:alertmanager", args=[cluster.id]))
+    return render(request, "monitoring/receiver_token.html",
+                  {"cluster": cluster, "token": token, "url": url})
