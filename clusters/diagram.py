@@ -5,9 +5,10 @@ solid with its AWS id, what is still missing is drawn dashed and grey. So the sa
 provisioning filling in, and teardown emptying out.
 
 Ledger records are matched by kind and by the words of their logical key, following the ledger's
-convention `<kind>/<role>/<availability zone>` (e.g. "subnet/private/eu-central-1a",
-"nat_gateway/eu-central-1b", "load_balancer/api", "asg/master", "asg/pool/default"), with the
-record's `data["availability_zone"]` as a fallback for the zone.
+convention `<kind>/<role>/<availability zone>` (the engine's keys: "subnet/private/eu-central-1a",
+"nat_gateway/eu-central-1b", "bastion/eu-central-1a", "load_balancer/api",
+"auto_scaling_group/master", "auto_scaling_group/worker/<pool>"), with the record's `data["az"]` as
+a fallback for the zone.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from clusters.models import Cluster, NodePool, ResourceRecord
 
-INSTANCE_GROUP_KINDS = ("asg", "autoscaling", "instance", "launch_template")
+# Machines count as there once their auto-scaling group exists (a launch template is not enough).
+INSTANCE_GROUP_KINDS = ("auto_scaling_group", "autoscaling_group", "asg")
 AZ_WIDTH = 250
 MARGIN = 16
 
@@ -45,7 +47,8 @@ def _words(record: ResourceRecord) -> set[str]:
 
 
 def _zone(record: ResourceRecord) -> str:
-    zone = (record.data or {}).get("availability_zone", "") if isinstance(record.data, dict) else ""
+    data = record.data if isinstance(record.data, dict) else {}
+    zone = data.get("az") or data.get("availability_zone") or ""
     return zone or next((w for w in record.key.lower().split("/") if re.search(r"\d[a-z]$", w)), "")
 
 
