@@ -2,9 +2,10 @@ from accounts.middleware import SESSION_KEY
 from tests.conftest import member_of
 
 
-def test_a_member_sees_their_organization_on_the_home_page(client, owner, organization):
+def test_a_member_lands_on_their_organizations_clusters(client, owner, organization):
     client.force_login(owner)
     response = client.get("/", follow=True)
+    assert response.redirect_chain == [("/clusters/", 302)]
     assert response.status_code == 200
     assert b"Acme" in response.content
 
