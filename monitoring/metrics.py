@@ -35,7 +35,7 @@ def _client() -> aioredis.Redis:
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None:
-        client = aioredis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+        client = aioredis.from_url(settings.REDIS_URL, socket_connect_timeout=5)
         _clients[loop] = client
     return client
 
