@@ -5,9 +5,10 @@ solid with its AWS id, what is still missing is drawn dashed and grey. So the sa
 provisioning filling in, and teardown emptying out.
 
 Ledger records are matched by kind and by the words of their logical key, following the ledger's
-convention `<kind>/<role>/<availability zone>` (e.g. "subnet/private/eu-central-1a",
-"nat_gateway/eu-central-1b", "load_balancer/api", "asg/master", "asg/pool/default"), with the
-record's `data["availability_zone"]` as a fallback for the zone.
+convention `<kind>/<role>/<availability zone>` (the engine's keys: "subnet/private/eu-central-1a",
+"nat_gateway/eu-central-1b", "bastion/eu-central-1a", "load_balancer/api",
+"auto_scaling_group/master", "auto_scaling_group/worker/<pool>"), with the record's `data["az"]` as
+a fallback for the zone.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from clusters.models import Cluster, NodePool, ResourceRecord
 
-INSTANCE_GROUP_KINDS = ("asg", "autoscaling", "instance", "launch_template")
+# Machines count as there once their auto-scaling group exists (a launch template is not enough).
+INSTANCE_GROUP_KINDS = ("auto_scaling_group", "autoscaling_group", "asg")
 AZ_WIDTH = 250
 MARGIN = 16
 
@@ -45,7 +47,8 @@ def _words(record: ResourceRecord) -> set[str]:
 
 
 def _zone(record: ResourceRecord) -> str:
-    zone = (record.data or {}).get("availability_zone", "") if isinstance(record.data, dict) else ""
+    data = record.data if isinstance(record.data, dict) else {}
+    zone = data.get("az") or data.get("availability_zone") or ""
     return zone or next((w for w in record.key.lower().split("/") if re.search(r"\d[a-z]$", w)), "")
 
 
@@ -80,6 +83,8 @@ def _box(x: float, y: float, w: float, h: float, part: Part, css: str, sub: str 
         title = f"{part.label}: {part.record.aws_id}"
     else:
         title = f"{part.label} (not created yet)"
+    if sub:
+        title += f" — {sub}"
     detail = part.record.aws_id if part.record else "planned"
     text_y = y + 18
     lines = [
@@ -88,8 +93,10 @@ def _box(x: float, y: float, w: float, h: float, part: Part, css: str, sub: str 
         f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="6"/>',
         f'<text x="{x + 8}" y="{text_y}" class="label">{escape(part.label)}</text>',
     ]
-    if sub:
-        lines.append(f'<text x="{x + 8}" y="{text_y + 15}" class="sub">{escape(sub)}</text>')
+    # Small boxes have room for one more line: the AWS id once it exists, else "planned".
+    if sub and h >= 56:
+        short = escape(_short(sub, w))
+        lines.append(f'<text x="{x + 8}" y="{text_y + 15}" class="sub">{short}</text>')
     if h >= 40:
         lines.append(
             f'<text x="{x + 8}" y="{y + h - 8}" class="awsid">{escape(_short(detail, w))}</text>'
@@ -140,7 +147,7 @@ def render_diagram(
     ]
 
     # Outside the VPC: the DNS zone and the two load balancers users reach.
-    dns = Part(f"DNS zone {cluster.dns_zone}", _find(resources, ("hosted_zone", "route53", "dns")))
+    dns = Part("DNS zone", _find(resources, ("hosted_zone", "route53", "dns")))
     api_lb = Part(
         "API load balancer",
         _find(resources, ("load_balancer", "lb", "elb"), words=("api",)),
@@ -153,7 +160,7 @@ def render_diagram(
     top_w = (inner_w - 3 * 12) / 4
     for i, (part, css, sub) in enumerate(
         [
-            (dns, "dns", f"api. · ingress. · *.{cluster.dns_zone}"),
+            (dns, "dns", cluster.dns_zone),
             (api_lb, "lb", f"{cluster.api_hostname}:443"),
             (ingress_lb, "lb", f"{cluster.ingress_hostname}:80/443"),
             (igw, "igw", "public subnets' way out"),

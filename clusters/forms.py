@@ -11,15 +11,14 @@ import re
 from decimal import Decimal
 
 from django import forms
-from django.conf import settings
 
-from clusters.models import CatalogPolicy, Cluster, InstanceType, KubernetesRelease, NodePool
-from clusters.provisioning.plan import HOURS_PER_MONTH
+from clusters import catalog
+from clusters.catalog import DEFAULT_INSTANCE_TYPE, OfferedType
+from clusters.models import Cluster, NodePool
 from clusters.specs import ClusterSpec, InvalidRequest, NodePoolSpec
 
 # Fewer workers than this and one node failure can leave workloads without room to move.
 SAFE_WORKER_COUNT = 3
-DEFAULT_INSTANCE_TYPE = "m5.xlarge"
 
 
 def apply_invalid_request(form: forms.Form, error: InvalidRequest) -> None:
@@ -39,34 +38,10 @@ def apply_invalid_request(form: forms.Form, error: InvalidRequest) -> None:
             form.add_error(target, message)
 
 
-def monthly_price(instance_type: InstanceType) -> Decimal | None:
-    if instance_type.hourly_price_usd is None:
-        return None
-    return (instance_type.hourly_price_usd * HOURS_PER_MONTH).quantize(Decimal("1"))
-
-
-def instance_type_label(instance_type: InstanceType) -> str:
-    memory = instance_type.memory_mib / 1024
-    price = monthly_price(instance_type)
-    price_text = f"${price}/month" if price is not None else "price unknown"
-    return f"{instance_type.name} · {instance_type.vcpus} vCPU · {memory:g} GiB · {price_text}"
-
-
-def offered_instance_types() -> list[InstanceType]:
-    """Recommended types first; the others only when ops allow customers to pick them."""
-    types = InstanceType.objects.all()
-    if not CatalogPolicy.current().allow_other_types:
-        types = types.filter(is_recommended=True)
-    return list(types)
-
-
-def offered_regions() -> list[str]:
-    """Regions some active release has a node image for, the platform's default region first."""
-    regions: set[str] = set()
-    for images in KubernetesRelease.objects.filter(is_active=True).values_list("images", flat=True):
-        regions.update(images or {})
-    default = settings.AWS_DEFAULT_REGION
-    return [default, *sorted(regions - {default})]
+def instance_type_label(offered: OfferedType) -> str:
+    price = offered.monthly_price_usd
+    price_text = f"${price:.0f}/month" if price is not None else "price unknown"
+    return f"{offered.name} · {offered.vcpus} vCPU · {offered.memory_gib:g} GiB · {price_text}"
 
 
 class InstanceTypeField(forms.ChoiceField):
@@ -76,11 +51,11 @@ class InstanceTypeField(forms.ChoiceField):
 
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 (Django's signature)
         super().__init__(*args, **kwargs)
-        self.instance_types: list[InstanceType] = []
+        self.offered: list[OfferedType] = []
 
-    def load(self, instance_types: list[InstanceType]) -> None:
-        self.instance_types = instance_types
-        self.choices = [(t.name, instance_type_label(t)) for t in instance_types]
+    def load(self, offered: list[OfferedType]) -> None:
+        self.offered = offered
+        self.choices = [(t.name, instance_type_label(t)) for t in offered]
 
 
 class CreateClusterForm(forms.Form):
@@ -104,18 +79,20 @@ class CreateClusterForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 (Django's signature)
         super().__init__(*args, **kwargs)
-        regions = offered_regions()
+        regions = catalog.offered_regions()
         self.fields["region"].choices = [(r, r) for r in regions]
         self.fields["region"].initial = regions[0]
-        releases = list(KubernetesRelease.objects.filter(is_active=True))
+        releases = catalog.offered_releases()
         self.fields["kubernetes_version"].choices = [
             (r.version, f"{r.version} (default)" if r.is_default else r.version) for r in releases
         ]
-        default = next((r for r in releases if r.is_default), releases[0] if releases else None)
+        default = catalog.default_release() or (releases[0] if releases else None)
         self.fields["kubernetes_version"].initial = default.version if default else None
+        # The types on offer depend on the region: the chosen one, else the first.
+        region = self.data.get(self.add_prefix("region")) if self.is_bound else None
         instance_type = self.fields["instance_type"]
-        instance_type.load(offered_instance_types())
-        names = [t.name for t in instance_type.instance_types]
+        instance_type.load(catalog.types_offered(region if region in regions else regions[0]))
+        names = [t.name for t in instance_type.offered]
         instance_type.initial = DEFAULT_INSTANCE_TYPE if DEFAULT_INSTANCE_TYPE in names else (
             names[0] if names else None
         )
@@ -123,10 +100,7 @@ class CreateClusterForm(forms.Form):
     @property
     def instance_type_choices(self) -> dict:
         """The catalog split for the page: recommended types first, the rest behind "show all"."""
-        types = self.fields["instance_type"].instance_types
-        for t in types:
-            t.memory_gib = f"{t.memory_mib / 1024:g}"
-            t.monthly_price = monthly_price(t)
+        types = self.fields["instance_type"].offered
         selected = self["instance_type"].value()
         other = [(t.name, t) for t in types if not t.is_recommended]
         return {
@@ -181,7 +155,7 @@ class ScalePoolForm(forms.Form):
         )
         super().__init__(*args, **kwargs)
         self.pool = pool
-        names = [t.name for t in offered_instance_types()]
+        names = [t.name for t in catalog.types_offered(pool.cluster.region)]
         if pool.instance_type not in names:
             names.insert(0, pool.instance_type)
         self.fields["instance_type"].choices = [(n, n) for n in names]
@@ -218,10 +192,10 @@ class AddPoolForm(forms.Form):
     min_size = forms.IntegerField(label="Minimum workers", min_value=0, initial=3)
     max_size = forms.IntegerField(label="Maximum workers", min_value=1, initial=10)
 
-    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 (Django's signature)
+    def __init__(self, *args, cluster: Cluster, **kwargs) -> None:  # noqa: ANN002, ANN003
         kwargs.setdefault("prefix", "add-pool")
         super().__init__(*args, **kwargs)
-        types = offered_instance_types()
+        types = catalog.types_offered(cluster.region)
         self.fields["instance_type"].choices = [(t.name, instance_type_label(t)) for t in types]
         names = [t.name for t in types]
         if DEFAULT_INSTANCE_TYPE in names:

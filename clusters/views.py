@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, Q, Sum
+from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -118,16 +118,13 @@ def cluster_list(request: HttpRequest) -> HttpResponse:
     start = (page - 1) * PAGE_SIZE
     rows = list(
         clusters.order_by(*ClusterListFilter.SORTS[params["sort"]])
-        .annotate(
-            node_count=Sum(
-                "node_pools__desired_size",
-                filter=~Q(node_pools__status=Cluster.Status.DELETED),
-            )
-        )
+        # Through the relation's name: clusters never import monitoring (see STYLE.md).
+        .annotate(firing_alerts=Count("alerts", filter=Q(alerts__status="firing")))
         .prefetch_related(_live_pools())[start : start + PAGE_SIZE]
     )
     prices = _hourly_prices() if rows else {}
     for cluster in rows:
+        cluster.node_count = sum(pool.desired_size for pool in cluster.live_pools)
         cluster.instance_types = sorted({p.instance_type for p in cluster.live_pools})
         cluster.monthly_cost = _node_cost(cluster.live_pools, prices)
         cluster.kubeconfig_url = KUBECONFIG_URL.format(id=cluster.id)
@@ -240,13 +237,17 @@ def _detail_context(
         "membership": membership,
         "can_change": can_change,
         "pool_rows": pool_rows,
-        "node_count": sum(p.desired_size for p in pools),
+        # What monitoring's live partials (templates/monitoring/live.html) read; the same names
+        # as monitoring.live.live_context, built here because clusters never import monitoring.
+        "pools": pools,
+        "desired_nodes": sum(p.desired_size for p in pools),
+        "alerts": list(cluster.alerts.firing().order_by("severity", "-starts_at")[:20]),
         "monthly_cost": _node_cost(pools, _hourly_prices()),
         "events": events,
         "last_event_id": events[-1].id if events else 0,
         "resources": resources,
         "diagram": render_diagram(cluster, resources=resources, pools=pools),
-        "add_form": (add_form or AddPoolForm()) if can_change else None,
+        "add_form": (add_form or AddPoolForm(cluster=cluster)) if can_change else None,
         "delete_form": (delete_form or DeleteClusterForm(cluster=cluster)) if can_change else None,
         "kubeconfig_url": KUBECONFIG_URL.format(id=cluster.id),
     }
@@ -293,7 +294,7 @@ def pool_scale(request: HttpRequest, cluster_id: str, pool_id: int) -> HttpRespo
 @require_POST
 def pool_add(request: HttpRequest, cluster_id: str) -> HttpResponse:
     cluster, membership = _cluster_for(request, cluster_id, write=True)
-    form = AddPoolForm(request.POST)
+    form = AddPoolForm(request.POST, cluster=cluster)
     if form.is_valid():
         try:
             pool = operations.add_node_pool(cluster, form.to_spec(), user=request.user)

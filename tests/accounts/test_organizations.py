@@ -2,9 +2,10 @@ from accounts.middleware import SESSION_KEY
 from tests.conftest import member_of
 
 
-def test_a_member_sees_their_organization_on_the_home_page(client, owner, organization):
+def test_a_member_lands_on_their_organizations_clusters(client, owner, organization):
     client.force_login(owner)
-    response = client.get("/")
+    response = client.get("/", follow=True)
+    assert response.redirect_chain == [("/clusters/", 302)]
     assert response.status_code == 200
     assert b"Acme" in response.content
 
@@ -27,7 +28,7 @@ def test_switching_to_an_organization_of_ones_own_changes_the_current_one(
     response = client.post("/orgs/switch/", {"organization": "globex"})
     assert response.status_code == 302
     assert client.session[SESSION_KEY] == other_organization.id
-    assert b"Globex" in client.get("/").content
+    assert b"Globex" in client.get("/", follow=True).content
 
 
 def test_switching_to_someone_elses_organization_is_a_404(client, owner, other_organization):

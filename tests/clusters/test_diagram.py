@@ -53,8 +53,8 @@ def test_resources_in_the_ledger_are_drawn_present_in_their_zone(cluster):
 def test_load_balancers_masters_and_pools_are_recognised(cluster):
     for key, kind in [
         ("load_balancer/api", "load_balancer"),
-        ("asg/master", "autoscaling_group"),
-        ("asg/pool/default", "autoscaling_group"),
+        ("auto_scaling_group/master", "auto_scaling_group"),
+        ("auto_scaling_group/worker/default", "auto_scaling_group"),
     ]:
         ResourceRecordFactory(cluster=cluster, key=key, kind=kind)
     drawn = states(render_diagram(cluster))
@@ -76,3 +76,16 @@ def test_names_in_the_drawing_are_escaped():
     svg = render_diagram(cluster)
     assert "<script>" not in svg
     assert "&lt;script&gt;" in svg
+
+
+def test_a_launch_template_alone_does_not_make_the_masters_present(cluster):
+    ResourceRecordFactory(cluster=cluster, key="launch_template/master", kind="launch_template")
+    assert states(render_diagram(cluster))["Master ×1"] == ["planned"]
+
+
+def test_a_bastion_is_placed_in_its_zone(cluster):
+    ResourceRecordFactory(
+        cluster=cluster, key="bastion/eu-central-1b", kind="instance", aws_id="i-b",
+        data={"az": "eu-central-1b"},
+    )
+    assert states(render_diagram(cluster))["Bastion"] == ["planned", "present"]
