@@ -19,7 +19,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def catalog(settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = False  # the pages only enqueue; the engine is not under test
+    # The pages only enqueue; the engine is not under test here.
+    settings.CELERY_TASK_ALWAYS_EAGER = False
     KubernetesReleaseFactory(version="1.31.4", is_default=True, images={})
     InstanceTypeFactory(name="m5.xlarge", vcpus=4, memory_mib=16384, is_recommended=True,
                         regions=["eu-central-1"])
