@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.audit import record_audit
+from accounts.forms import OrganizationSettingsForm
 from accounts.models import (
     ApiToken,
     AuditLogEntry,
@@ -122,8 +123,19 @@ class OrganizationMembershipInline(admin.TabularInline):
     verbose_name_plural = "members"
 
 
+class OrganizationAdminForm(OrganizationSettingsForm):
+    """The customers' settings form with its validation (CIDRs, SSH key, ARN), plus quotas."""
+
+    class Meta(OrganizationSettingsForm.Meta):
+        fields = [
+            "name", "slug", "max_clusters", "max_nodes", "allowed_ssh_cidrs", "ssh_public_key",
+            "aws_role_arn", "aws_external_id",
+        ]
+
+
 @admin.register(Organization)
 class OrganizationAdmin(AuditedAdmin):
+    form = OrganizationAdminForm
     list_display = ["name", "slug", "member_count", "max_clusters", "max_nodes", "created_at"]
     list_editable = ["max_clusters", "max_nodes"]
     # Not across memberships: that join would multiply the member counts.

@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives.serialization import load_ssh_public_key
 from django import forms
 from django.utils.text import slugify
 
+from accounts.members import ROLE_RANK
 from accounts.models import Organization, Role, User, slug_validator
 
 # arn:<partition>:iam::<12-digit account>:role/<path/name>
@@ -161,6 +162,30 @@ class AuditFilterForm(forms.Form):
     def __init__(self, *args, actions: list[str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["action"].choices = [("", "All actions")] + [(a, a) for a in actions]
+
+
+TOKEN_LIFETIMES = [("30", "30 days"), ("90", "90 days"), ("365", "1 year"), ("", "Never expires")]
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, label="Token name", help_text="Where it is used, e.g. “CI pipeline”."
+    )
+    role = forms.ChoiceField(
+        label="Role", help_text="A token never acts with more than your own role."
+    )
+    expires_in_days = forms.TypedChoiceField(
+        choices=TOKEN_LIFETIMES, coerce=int, empty_value=None, required=False, initial="90",
+        label="Expires",
+    )
+
+    def __init__(self, *args, max_role: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [
+            (value, label) for value, label in Role.choices
+            if ROLE_RANK[Role(value)] <= ROLE_RANK[Role(max_role)]
+        ]
+        self.fields["role"].initial = max_role
 
 
 class ProfileForm(forms.ModelForm):

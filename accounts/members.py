@@ -13,6 +13,7 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -235,6 +236,25 @@ def has_email(user: User, email: str) -> bool:
     if user.email.lower() == email.lower():
         return True
     return EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists()
+
+
+def open_invitations_for(user: User) -> list[Invitation]:
+    """Open invitations to the user's login address or verified addresses, not yet joined."""
+    addresses = {user.email.lower()} | {
+        email.lower()
+        for email in EmailAddress.objects.filter(user=user, verified=True).values_list(
+            "email", flat=True
+        )
+    }
+    invitations = (
+        Invitation.objects.filter(accepted_at__isnull=True, expires_at__gt=timezone.now())
+        .exclude(organization__memberships__user=user)
+        .select_related("organization")
+    )
+    matches_address = Q()
+    for address in addresses:
+        matches_address |= Q(email__iexact=address)
+    return list(invitations.filter(matches_address))
 
 
 def check_invitation(invitation: Invitation, user: User | None) -> None:

@@ -6,7 +6,7 @@ import requests
 from allauth.socialaccount.models import SocialApp
 from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -24,6 +24,7 @@ from accounts.sso import (
 from accounts.sso_forms import IdentityProviderForm
 
 
+@login_not_required
 def oidc_callback(request: HttpRequest, provider_id: str) -> HttpResponse:
     """allauth's openid_connect callback, served with our adapter (JWKS-verified ID tokens).
 

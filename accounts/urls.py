@@ -29,6 +29,12 @@ urlpatterns = [
         name="revoke_invitation",
     ),
     path("<slug:slug>/audit/", views.audit_log, name="audit"),
+    path("<slug:slug>/tokens/", views.api_tokens, name="tokens"),
+    path(
+        "<slug:slug>/tokens/<int:token_id>/revoke/",
+        views.revoke_api_token,
+        name="revoke_token",
+    ),
     path("<slug:slug>/sso/", sso_views.sso_settings, name="sso"),
     path("<slug:slug>/sso/delete/", sso_views.sso_delete, name="sso_delete"),
 ]

@@ -6,18 +6,23 @@ organization's page is a 404; a member without the admin role gets a 403 for adm
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import members as ops
 from accounts.access import get_admin_membership_or_404, get_membership_or_404
 from accounts.audit import record_audit
 from accounts.forms import (
+    ApiTokenForm,
     AuditFilterForm,
     InvitationForm,
     OrganizationCreateForm,
@@ -27,7 +32,8 @@ from accounts.forms import (
     role_choices,
 )
 from accounts.middleware import SESSION_KEY
-from accounts.models import AuditLogEntry, Invitation, Membership, Role
+from accounts.models import ApiToken, AuditLogEntry, Invitation, Membership, Role
+from accounts.tokens import TokenError, create_token, revoke_token
 
 AUDIT_PAGE_SIZE = 50
 
@@ -296,6 +302,80 @@ def account(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/account.html",
-        {"form": form, "memberships": memberships},
+        {
+            "form": form,
+            "memberships": memberships,
+            "invitations": ops.open_invitations_for(request.user),
+        },
         status=400 if form.is_bound else 200,
     )
+
+
+def _tokens_context(membership: Membership, **extra: object) -> dict:
+    tokens = ApiToken.objects.filter(organization=membership.organization).select_related("user")
+    if not membership.is_admin:
+        tokens = tokens.filter(user=membership.user)
+    context = {
+        "organization": membership.organization,
+        "membership": membership,
+        "tokens": tokens.order_by("revoked_at", "-created_at"),
+        "form": ApiTokenForm(max_role=membership.role),
+        "now": timezone.now(),
+    }
+    context.update(extra)
+    return context
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: HttpRequest, slug: str) -> HttpResponse:
+    """Every member makes their own tokens (at most their role); admins see and revoke all."""
+    membership = get_membership_or_404(request.user, slug)
+    if request.method == "GET":
+        return render(request, "accounts/tokens.html", _tokens_context(membership))
+    form = ApiTokenForm(request.POST, max_role=membership.role)
+    if not form.is_valid():
+        return render(
+            request, "accounts/tokens.html", _tokens_context(membership, form=form), status=400
+        )
+    days = form.cleaned_data["expires_in_days"]
+    try:
+        issued = create_token(
+            request.user, membership.organization, name=form.cleaned_data["name"],
+            role=form.cleaned_data["role"],
+            expires_in=timedelta(days=days) if days else None,
+        )
+    except TokenError as error:
+        form.add_error(None, str(error))
+        return render(
+            request, "accounts/tokens.html", _tokens_context(membership, form=form), status=400
+        )
+    record_audit(
+        "api_token.created", organization=membership.organization, request=request,
+        target=issued.token, role=issued.token.role, prefix=issued.token.prefix,
+    )
+    # The secret is in this response only: it must not be cached anywhere on the way.
+    response = render(
+        request, "accounts/tokens.html", _tokens_context(membership, issued=issued)
+    )
+    add_never_cache_headers(response)
+    return response
+
+
+@require_POST
+@login_required
+def revoke_api_token(request: HttpRequest, slug: str, token_id: int) -> HttpResponse:
+    membership = get_membership_or_404(request.user, slug)
+    token = get_object_or_404(ApiToken, pk=token_id, organization=membership.organization)
+    if token.user_id != request.user.pk and not membership.is_admin:
+        # Another member's token of the same organization: visible to admins only, so a 404.
+        raise Http404("No such token.")
+    if revoke_token(token):
+        record_audit(
+            "api_token.revoked", organization=membership.organization, request=request,
+            target=token, owner=token.user.email, prefix=token.prefix,
+        )
+        messages.success(request, f"Revoked the token “{token.name}”.")
+    else:
+        messages.info(request, f"The token “{token.name}” was already revoked.")
+    return redirect("accounts:tokens", slug)

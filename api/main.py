@@ -6,7 +6,7 @@ from ninja import NinjaAPI
 
 from api.auth import BearerAuth, PerCallerRateThrottle, SessionAuth
 from api.errors import install_error_handlers
-from api.routes import clusters, organizations
+from api.routes import alerts, clusters, organizations, tokens
 
 api = NinjaAPI(
     title="Happa API",
@@ -24,3 +24,5 @@ install_error_handlers(api)
 api.add_router("", organizations.router)
 api.add_router("", organizations.catalog_router)
 api.add_router("", clusters.router)
+api.add_router("", alerts.router)
+api.add_router("", tokens.router)

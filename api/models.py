@@ -1,4 +1,4 @@
-"""Idempotency keys: a retried POST with the same key gets the first answer, not a second cluster."""
+"""Idempotency keys: a retried POST with the same key gets the first answer, not a second one."""
 
 from __future__ import annotations
 

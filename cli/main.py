@@ -1,4 +1,4 @@
-"""The `happa` command. Exit codes: 0 ok, 1 API error, 2 usage, 3 not found, 4 auth, 5 failed/timeout.
+"""The `happa` command. Exit codes: 0 ok, 1 API error, 2 usage, 3 not found, 4 auth, 5 failed.
 
 Every command talks to the public HTTP API only (cli/client.py); nothing here imports the site.
 """
@@ -24,6 +24,7 @@ from cli.wait import (
     cluster_outcome_of_create,
     cluster_outcome_of_delete,
     format_event,
+    latest_event_id,
     pool_outcome,
     wait_for,
 )
@@ -160,7 +161,10 @@ def releases(client: Client, output: str) -> None:
     emit(
         rows,
         output,
-        [("VERSION", lambda r: r["version"]), ("DEFAULT", lambda r: "yes" if r["is_default"] else "")],
+        [
+            ("VERSION", lambda r: r["version"]),
+            ("DEFAULT", lambda r: "yes" if r["is_default"] else ""),
+        ],
     )
 
 
@@ -351,6 +355,7 @@ def clusters_delete(
         typed = click.prompt(f"Type the cluster id ({found['id']}) to delete {found['name']}")
         if typed.strip() != found["id"]:
             raise click.UsageError("The id did not match; nothing was deleted.")
+    after_event = latest_event_id(client, found["id"]) if wait else 0
     deleted = client.request("DELETE", f"/clusters/{found['id']}")
     if output == "table":
         click.echo(f"Cluster {deleted['id']} is {deleted['status']}.")
@@ -359,6 +364,7 @@ def clusters_delete(
             client, found["id"], what=f"Deleting {found['id']}",
             fetch=lambda: _get_or_none(client, f"/clusters/{found['id']}"),
             outcome=cluster_outcome_of_delete, timeout=timeout, interval=interval,
+            after_event=after_event,
         ) or deleted
         if output == "table":
             click.echo(f"Cluster {found['id']} is deleted.")
@@ -402,10 +408,13 @@ def nodepools_add(
     found = client.find_cluster(cluster)
     body = {"name": name, "instance_type": instance_type, "min_size": min_size,
             "max_size": max_size, "desired_size": desired_size}
+    after_event = latest_event_id(client, found["id"]) if wait else 0
     pool = client.request(
         "POST", f"/clusters/{found['id']}/node-pools", json=body, idempotent=True
     )
-    pool = _maybe_wait_for_pool(client, found, pool, "running", wait, timeout, interval)
+    pool = _maybe_wait_for_pool(
+        client, found, pool, "running", wait, timeout, interval, after_event
+    )
     _print_pool(pool, output, f"Node pool {pool['name']} ({pool['id']}) is {pool['status']}.")
 
 
@@ -440,8 +449,11 @@ def nodepools_delete(
     target = client.find_pool(found, pool)
     if not yes:
         click.confirm(f"Delete node pool {target['name']} of {found['id']}?", abort=True)
+    after_event = latest_event_id(client, found["id"]) if wait else 0
     deleted = client.request("DELETE", f"/clusters/{found['id']}/node-pools/{target['id']}")
-    deleted = _maybe_wait_for_pool(client, found, deleted, "deleted", wait, timeout, interval)
+    deleted = _maybe_wait_for_pool(
+        client, found, deleted, "deleted", wait, timeout, interval, after_event
+    )
     _print_pool(deleted, output, f"Node pool {target['name']} is {deleted['status']}.")
 
 
@@ -455,10 +467,13 @@ def _scale(
     target = client.find_pool(cluster, pool_ref)
     body = {"min_size": min_size, "max_size": max_size, "desired_size": desired_size,
             "instance_type": instance_type}
+    after_event = latest_event_id(client, cluster["id"]) if wait else 0
     pool = client.request(
         "PATCH", f"/clusters/{cluster['id']}/node-pools/{target['id']}", json=body
     )
-    pool = _maybe_wait_for_pool(client, cluster, pool, "running", wait, timeout, interval)
+    pool = _maybe_wait_for_pool(
+        client, cluster, pool, "running", wait, timeout, interval, after_event
+    )
     _print_pool(
         pool, output,
         f"Node pool {pool['name']}: {pool['min_size']}-{pool['max_size']} nodes "
@@ -468,7 +483,7 @@ def _scale(
 
 def _maybe_wait_for_pool(
     client: Client, cluster: dict, pool: dict, target: str, wait: bool, timeout: float,
-    interval: float,
+    interval: float, after_event: int,
 ) -> dict:
     if not wait:
         return pool
@@ -477,7 +492,7 @@ def _maybe_wait_for_pool(
     return wait_for(
         client, cluster["id"], what=f"{verb} node pool {pool['name']}",
         fetch=lambda: _get_or_none(client, path), outcome=pool_outcome(target),
-        timeout=timeout, interval=interval,
+        timeout=timeout, interval=interval, after_event=after_event,
     ) or {**pool, "status": "deleted"}
 
 
@@ -495,6 +510,130 @@ def _get_or_none(client: Client, path: str) -> dict | None:
         if error.status == 404:
             return None
         raise
+
+
+# --- alerts --------------------------------------------------------------------------------------
+
+ALERT_COLUMNS = [
+    ("ID", lambda a: a["id"]),
+    ("CLUSTER", lambda a: a["cluster_id"]),
+    ("SEVERITY", lambda a: a["severity"]),
+    ("STATUS", lambda a: a["status"] + (" (ack)" if a["acknowledged_at"] else "")),
+    ("SUMMARY", lambda a: a["summary"]),
+    ("SINCE", lambda a: a["starts_at"][:16].replace("T", " ")),
+]
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--all", "include_resolved", is_flag=True, help="Include resolved alerts.")
+@click.option("--cluster", help="Only this cluster's alerts (id or name).")
+@output_option
+@click.pass_context
+def alerts(ctx: click.Context, include_resolved: bool, cluster: str | None, output: str) -> None:
+    """Firing alerts of the organization's clusters (subcommands: ack, silence)."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(_list_alerts, include_resolved=include_resolved, cluster=cluster, output=output)
+
+
+@with_client
+def _list_alerts(client: Client, include_resolved: bool, cluster: str | None, output: str) -> None:
+    cluster_id = client.find_cluster(cluster)["id"] if cluster else None
+    rows = client.list_all(
+        "/alerts", status=None if include_resolved else "firing", cluster=cluster_id
+    )
+    emit(rows, output, ALERT_COLUMNS)
+
+
+@alerts.command("ack")
+@click.argument("alert_id", type=click.IntRange(1))
+@output_option
+@with_client
+def alerts_ack(client: Client, alert_id: int, output: str) -> None:
+    """Acknowledge a firing alert."""
+    alert = client.request("POST", f"/alerts/{alert_id}/acknowledge")
+    if output == "table":
+        click.echo(f"Acknowledged alert {alert['id']}: {alert['summary']}")
+    else:
+        emit(alert, output)
+
+
+@alerts.command("silence")
+@click.argument("alert_id", type=click.IntRange(1))
+@click.option("--duration", type=click.Choice(["1h", "4h", "24h", "7d"]), default="4h",
+              show_default=True)
+@click.option("--comment", default="", help="Why (shown to the team).")
+@output_option
+@with_client
+def alerts_silence(client: Client, alert_id: int, duration: str, comment: str, output: str) -> None:
+    """Mute notifications of alerts like this one for a while."""
+    silence = client.request(
+        "POST", f"/alerts/{alert_id}/silence", json={"duration": duration, "comment": comment}
+    )
+    if output == "table":
+        click.echo(f"Silenced {silence['matchers']} until {silence['ends_at']}.")
+    else:
+        emit(silence, output)
+
+
+# --- tokens --------------------------------------------------------------------------------------
+
+TOKEN_COLUMNS = [
+    ("ID", lambda t: t["id"]),
+    ("NAME", lambda t: t["name"]),
+    ("PREFIX", lambda t: t["prefix"]),
+    ("ROLE", lambda t: t["role"]),
+    ("USER", lambda t: t["user"]),
+    ("EXPIRES", lambda t: (t["expires_at"] or "never")[:16].replace("T", " ")),
+    ("LAST USED", lambda t: (t["last_used_at"] or "-")[:16].replace("T", " ")),
+    ("REVOKED", lambda t: (t["revoked_at"] or "")[:16].replace("T", " ")),
+]
+
+
+@cli.group()
+def tokens() -> None:
+    """List, make and revoke API tokens."""
+
+
+@tokens.command("list")
+@click.option("--all", "include_revoked", is_flag=True, help="Include revoked and expired ones.")
+@output_option
+@with_client
+def tokens_list(client: Client, include_revoked: bool, output: str) -> None:
+    """Your tokens in this organization (admins: everyone's)."""
+    rows = client.list_all("/tokens", include_revoked="true" if include_revoked else None)
+    emit(rows, output, TOKEN_COLUMNS)
+
+
+@tokens.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["viewer", "member", "admin", "owner"]),
+              help="At most your role (default: your role).")
+@click.option("--expires-days", type=click.IntRange(1, 3650), help="Default: never.")
+@output_option
+@with_client
+def tokens_create(
+    client: Client, name: str, role: str | None, expires_days: int | None, output: str
+) -> None:
+    """Make a token; its secret is printed once."""
+    made = client.request(
+        "POST", "/tokens", json={"name": name, "role": role, "expires_days": expires_days}
+    )
+    if output == "table":
+        click.echo(made["token"])
+        click.echo(
+            f"Token {made['prefix']} ({made['role']}); it is shown only this once.", err=True
+        )
+    else:
+        emit(made, output)
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=click.IntRange(1))
+@with_client
+def tokens_revoke(client: Client, token_id: int) -> None:
+    """Revoke a token at once."""
+    revoked = client.request("DELETE", f"/tokens/{token_id}")
+    click.echo(f"Revoked token {revoked['prefix']} ({revoked['name']}).")
 
 
 # --- events, kubeconfig --------------------------------------------------------------------------

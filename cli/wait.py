@@ -1,4 +1,4 @@
-"""`--wait`: follow an operation with a live progress bar until it ends (polls status and events)."""
+"""`--wait`: follow an operation with a live progress bar until it ends (polls status, events)."""
 
 from __future__ import annotations
 
@@ -48,11 +48,16 @@ def wait_for(
     outcome: Callable[[dict | None], str | None],
     timeout: float,
     interval: float,
+    after_event: int = 0,
     show_events: bool = True,
 ) -> dict | None:
-    """Poll until `outcome` says done (return the object) or failed/timeout (exit code 5)."""
+    """Poll until `outcome` says done (return the object) or failed/timeout (exit code 5).
+
+    Events after `after_event` are printed above the bar: pass `latest_event_id()` taken before
+    the request, so the operation's first events are not missed.
+    """
     deadline = time.monotonic() + timeout
-    last_event = _latest_event_id(client, cluster_id)
+    last_event = after_event
     out = console()
     with Progress(
         SpinnerColumn(),
@@ -100,7 +105,7 @@ def _get_or_none(client: Client, path: str, **params: object) -> dict | None:
         raise
 
 
-def _latest_event_id(client: Client, cluster_id: str) -> int:
+def latest_event_id(client: Client, cluster_id: str) -> int:
     last = 0
     while True:
         page = _get_or_none(client, f"/clusters/{cluster_id}/events", after=last, limit=500)

@@ -2,11 +2,11 @@
 
 Instance types come from EC2 (`describe_instance_type_offerings` says which types a region offers,
 `describe_instance_types` their vCPUs, memory and architecture) and are cached as InstanceType rows:
-`sync_instance_types(region)` refreshes them (manage.py sync_catalog, or the beat-able task
-`clusters.tasks`-free function `sync_catalog`). Prices come from the AWS Pricing API when it answers
-and otherwise from the table shipped in clusters/data/prices.csv (source and date in its header).
-An empty catalog is filled from that table on first use, so a fresh install can launch clusters
-before anyone ran a sync.
+`sync_instance_types(region)` refreshes them; `sync_catalog()` refreshes every offered region
+(manage.py sync_catalog, or a daily beat entry calling it). Prices come from the AWS Pricing API
+when it answers, otherwise from the table shipped in clusters/data/prices.csv (source and date in
+its header). An empty catalog is filled from that table on first use, so a fresh install can
+launch clusters before anyone ran a sync.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
 
 from clusters.models import CatalogPolicy, InstanceType, KubernetesRelease
 from clusters.provisioning.aws import aws_client, is_sandbox
@@ -53,12 +54,13 @@ DEFAULT_RECOMMENDED = (
     "r6i.xlarge",
 )
 
-# Machines Happa itself runs for every cluster (not chosen by the customer).
-MASTER_INSTANCE_TYPE = "m5.xlarge"
-BASTION_INSTANCE_TYPE = "t3.small"
+# Machines Happa itself runs for every cluster (not chosen by the customer); the engine reads the
+# same settings with the same defaults (clusters/provisioning/control_plane.py, bastions.py).
+MASTER_INSTANCE_TYPE_DEFAULT = "m5.large"
+BASTION_INSTANCE_TYPE_DEFAULT = "t3.micro"
 
-# In the sandbox AWS every region has moto's "amazon-eks-node-linux" image; on real AWS ops enter
-# each release's images in the ops panel.
+# In the sandbox AWS every region has moto's "amazon-eks-node-linux" image: seed_releases uses it.
+# On real AWS ops enter each release's images in the ops panel.
 SANDBOX_NODE_IMAGE = "ami-ekslinux"
 
 # Releases a fresh install offers (manage.py seed_releases); 1.31.4 is the default.
@@ -66,6 +68,14 @@ SEED_RELEASES = ("1.30.8", "1.31.4", "1.32.0")
 SEED_DEFAULT_RELEASE = "1.31.4"
 
 AZ_CACHE_SECONDS = 600
+
+
+def master_instance_type() -> str:
+    return getattr(settings, "HAPPA_MASTER_INSTANCE_TYPE", MASTER_INSTANCE_TYPE_DEFAULT)
+
+
+def bastion_instance_type() -> str:
+    return getattr(settings, "HAPPA_BASTION_INSTANCE_TYPE", BASTION_INSTANCE_TYPE_DEFAULT)
 
 
 def offered_regions() -> list[str]:
@@ -217,31 +227,40 @@ def sync_instance_types(region: str) -> int:
     described = _describe_types(ec2, offered)
     api_prices = pricing_api_prices(region) if region == settings.AWS_DEFAULT_REGION else {}
     existing = {row.name: row for row in InstanceType.objects.all()}
+    home = settings.AWS_DEFAULT_REGION
+    new_rows, changed = [], []
+    for name, item in described.items():
+        architectures = item.get("ProcessorInfo", {}).get("SupportedArchitectures", ["x86_64"])
+        row = existing.get(name)
+        if row is None:
+            row = InstanceType(name=name, is_recommended=name in DEFAULT_RECOMMENDED)
+            new_rows.append(row)
+        else:
+            changed.append(row)
+        row.vcpus = item["VCpuInfo"]["DefaultVCpus"]
+        row.memory_mib = item["MemoryInfo"]["SizeInMiB"]
+        row.architecture = architectures[0]
+        row.regions = sorted(set(row.regions) | {region})
+        if name in api_prices:
+            row.hourly_price_usd, row.price_source = api_prices[name], PRICING_API_SOURCE
+        elif table_price(name, home) is not None:
+            row.hourly_price_usd, row.price_source = table_price(name, home), PRICE_TABLE_SOURCE
+    # Types the region stopped offering lose the region; rows stay for clusters that use them.
+    for name, row in existing.items():
+        if name not in offered and region in row.regions:
+            row.regions = [r for r in row.regions if r != region]
+            changed.append(row)
+    now = timezone.now()
+    for row in changed:
+        row.updated_at = now
     with transaction.atomic():
-        for name, item in described.items():
-            architectures = item.get("ProcessorInfo", {}).get("SupportedArchitectures", ["x86_64"])
-            values = {
-                "vcpus": item["VCpuInfo"]["DefaultVCpus"],
-                "memory_mib": item["MemoryInfo"]["SizeInMiB"],
-                "architecture": architectures[0],
-            }
-            row = existing.get(name)
-            if row is None:
-                row = InstanceType(name=name, is_recommended=name in DEFAULT_RECOMMENDED)
-            for field, value in values.items():
-                setattr(row, field, value)
-            row.regions = sorted(set(row.regions) | {region})
-            home = settings.AWS_DEFAULT_REGION
-            if name in api_prices:
-                row.hourly_price_usd, row.price_source = api_prices[name], PRICING_API_SOURCE
-            elif table_price(name, home) is not None:
-                row.hourly_price_usd, row.price_source = table_price(name, home), PRICE_TABLE_SOURCE
-            row.save()
-        # Types the region stopped offering lose the region; rows stay for clusters that use them.
-        for name, row in existing.items():
-            if name not in offered and region in row.regions:
-                row.regions = [r for r in row.regions if r != region]
-                row.save(update_fields=["regions", "updated_at"])
+        InstanceType.objects.bulk_create(new_rows, batch_size=200)
+        InstanceType.objects.bulk_update(
+            changed,
+            ["vcpus", "memory_mib", "architecture", "regions", "hourly_price_usd", "price_source",
+             "updated_at"],
+            batch_size=200,
+        )
     return len(described)
 
 
@@ -284,7 +303,7 @@ class OfferedType:
 
 
 def hourly_price(instance_type: InstanceType, region: str) -> Decimal | None:
-    """The row's price is its home region's; other regions use the shipped table when it has them."""
+    """The row's price is its home region's; other regions use the shipped table if it has them."""
     if region != settings.AWS_DEFAULT_REGION:
         regional = table_price(instance_type.name, region)
         if regional is not None:
@@ -356,11 +375,8 @@ def default_release() -> KubernetesRelease | None:
 
 
 def node_image(release: KubernetesRelease, region: str) -> str | None:
-    """The AMI nodes of this release boot from in the region (the sandbox has a stand-in)."""
-    image = (release.images or {}).get(region)
-    if image:
-        return image
-    return SANDBOX_NODE_IMAGE if is_sandbox() else None
+    """The AMI nodes of this release boot from in the region; None until ops set one."""
+    return (release.images or {}).get(region) or None
 
 
 def seed_releases() -> list[KubernetesRelease]:

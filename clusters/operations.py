@@ -119,9 +119,8 @@ def _create_cluster(
             # A concurrent launch took the id between the check and the insert; if it was the
             # name instead, the check below turns it into the user's message.
             if Cluster.objects.filter(organization=organization, name=valid.spec.name).live():
-                raise InvalidRequest(
-                    {"name": [f'{organization.name} already has a cluster named "{valid.spec.name}".']}
-                ) from None
+                message = f'{organization.name} already has a cluster named "{valid.spec.name}".'
+                raise InvalidRequest({"name": [message]}) from None
     raise InvalidRequest({"": ["Could not allocate a cluster id; please try again."]})
 
 
@@ -168,7 +167,9 @@ def request_scale(
             if problem:
                 problems.add("instance_type", problem)
         if "max_size" not in problems.fields:
-            rules.check_node_quota(problems, organization, max_size, "max_size", excluding_pool=pool)
+            rules.check_node_quota(
+                problems, organization, max_size, "max_size", excluding_pool=pool
+            )
         problems.raise_any()
 
         before = {"min": pool.min_size, "max": pool.max_size, "desired": pool.desired_size,
@@ -204,9 +205,13 @@ def add_node_pool(cluster: Cluster, spec: NodePoolSpec, user: User | None = None
         rules.check_pool(problems, spec, cluster.region)
         live = cluster.node_pools.exclude(status=Cluster.Status.DELETED)
         if live.filter(name=spec.name).exists():
-            problems.add("name", f'Cluster {cluster.id} already has a node pool named "{spec.name}".')
+            problems.add(
+                "name", f'Cluster {cluster.id} already has a node pool named "{spec.name}".'
+            )
         if live.count() >= rules.MAX_POOLS_PER_CLUSTER:
-            problems.add("", f"A cluster can have at most {rules.MAX_POOLS_PER_CLUSTER} node pools.")
+            problems.add(
+                "", f"A cluster can have at most {rules.MAX_POOLS_PER_CLUSTER} node pools."
+            )
         if not problems.fields:
             rules.check_node_quota(problems, organization, spec.max_size, "max_size")
         problems.raise_any()

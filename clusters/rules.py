@@ -2,7 +2,7 @@
 
 Every check adds a message under the field it concerns (`InvalidRequest.fields`) so a form can show
 it next to the input; checks run to the end so the user sees every problem at once. Pool fields of a
-launch are keyed `node_pools.<index>.<field>`; those of a scale or a new pool by the bare field name.
+launch are keyed `node_pools.<index>.<field>`; those of a scale or a new pool by the bare name.
 """
 
 from __future__ import annotations

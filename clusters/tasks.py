@@ -25,7 +25,7 @@ def reconcile_cluster(cluster_id: str, attempt: int = 0) -> None:
 def reconcile_stuck_clusters() -> list[str]:
     """Every minute (beat): clusters mid-work that no run touched lately get a new run, e.g.
     after a worker was killed and its queued retry lost."""
-    after = timedelta(seconds=int(getattr(settings, "HAPPA_STUCK_AFTER_SECONDS", 180)))
+    after = timedelta(seconds=settings.HAPPA_STUCK_AFTER_SECONDS)
     stuck = engine.stuck_clusters(after)
     for cluster_id in stuck:
         reconcile_cluster.delay(cluster_id)

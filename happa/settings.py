@@ -270,6 +270,16 @@ AWS_DEFAULT_REGION = env_str("AWS_DEFAULT_REGION", "eu-central-1")
 AWS_SANDBOX = bool(AWS_ENDPOINT_URL)
 HAPPA_BASE_DOMAIN = env_str("HAPPA_BASE_DOMAIN", "k8s.happa.test")
 
+# --- Provisioning engine (clusters/provisioning, docs/provisioning.md) --------------------------
+# A run's lock lapses this long after its last step, so a killed worker blocks its cluster briefly.
+HAPPA_RECONCILE_LOCK_SECONDS = env_int("HAPPA_RECONCILE_LOCK_SECONDS", 120)
+# Beat re-runs clusters mid-work that no run touched for this long.
+HAPPA_STUCK_AFTER_SECONDS = env_int("HAPPA_STUCK_AFTER_SECONDS", 180)
+# One run yields the worker after this long and continues in a new run.
+HAPPA_RECONCILE_RUN_SECONDS = env_int("HAPPA_RECONCILE_RUN_SECONDS", 120)
+HAPPA_BASTION_INSTANCE_TYPE = env_str("HAPPA_BASTION_INSTANCE_TYPE", "t3.micro")
+HAPPA_MASTER_INSTANCE_TYPE = env_str("HAPPA_MASTER_INSTANCE_TYPE", "m5.large")
+
 # --- Static files, i18n -----------------------------------------------------------------------
 
 STATIC_URL = "static/"
@@ -315,6 +325,22 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
     },
 }
+
+# --- Monitoring's periodic tasks (monitoring/tasks.py) -----------------------------------------
+
+HEALTH_POLL_SECONDS = env_int("HEALTH_POLL_SECONDS", 60)
+# /metrics answers a Prometheus presenting `Authorization: Bearer <METRICS_TOKEN>` (or ops staff).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "monitoring-poll-cluster-health": {
+            "task": "monitoring.tasks.poll_cluster_health",
+            "schedule": HEALTH_POLL_SECONDS,
+            # A poll that waited longer than its interval is stale: the next one is coming.
+            "options": {"expires": HEALTH_POLL_SECONDS},
+        },
+    }
+)
 
 from happa.safety import check_production_safety  # noqa: E402  (needs the values above)
 

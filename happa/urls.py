@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from accounts import sso_views
 from happa import views
+from monitoring.views import metrics_endpoint
 
 admin.site.site_header = "Happa operations"
 admin.site.site_title = "Happa ops"
@@ -11,6 +12,7 @@ admin.site.index_title = "Every organization, member, cluster and alert"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics_endpoint, name="metrics"),
     # Ahead of allauth's own view at the same path: verifies ID-token signatures (accounts/sso.py).
     path(
         "accounts/oidc/<str:provider_id>/login/callback/",

@@ -11,9 +11,17 @@ import logging
 import os
 import socket
 import weakref
+from collections import defaultdict
+from datetime import datetime, timedelta
 
+import redis
 import redis.asyncio as aioredis
 from django.conf import settings
+from django.db.models import Count
+from django.utils import timezone
+
+from clusters.models import Cluster, Event
+from monitoring.models import Alert, Delivery
 
 log = logging.getLogger(__name__)
 
@@ -45,3 +53,126 @@ async def connection_opened() -> None:
 
 async def connection_closed() -> None:
     await _change_connections(-1)
+
+
+# --- The exposition -----------------------------------------------------------------------------
+
+# Step durations are read from the engine's "Step N of M done: <step>" events of the last day.
+STEP_WINDOW = timedelta(days=1)
+STEP_EVENTS_READ = 5000
+CELERY_QUEUES = ("celery",)
+
+
+def _escape(value: str) -> str:
+    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _format_value(value: float) -> str:
+    if isinstance(value, int) or float(value).is_integer():
+        return str(int(value))
+    return repr(float(value))
+
+
+class Exposition:
+    """Prometheus text format 0.0.4: HELP and TYPE once per family, then its samples."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def family(self, name: str, kind: str, help_text: str,
+               samples: list[tuple[dict[str, str], float]]) -> None:
+        self.lines.append(f"# HELP {name} {help_text}")
+        self.lines.append(f"# TYPE {name} {kind}")
+        self.samples(name, samples)
+
+    def samples(self, name: str, samples: list[tuple[dict[str, str], float]]) -> None:
+        for labels, value in samples:
+            rendered = ",".join(f'{key}="{_escape(val)}"' for key, val in sorted(labels.items()))
+            self.lines.append(f"{name}{{{rendered}}} {_format_value(value)}" if rendered
+                              else f"{name} {_format_value(value)}")
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+def websocket_connections() -> int:
+    store = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        return sum(int(value) for value in store.hvals(CONNECTIONS_KEY))
+    finally:
+        store.close()
+
+
+def queue_depths() -> dict[str, int]:
+    store = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2,
+                                 socket_connect_timeout=2)
+    try:
+        return {queue: int(store.llen(queue)) for queue in CELERY_QUEUES}
+    finally:
+        store.close()
+
+
+def step_durations() -> dict[str, tuple[float, int]]:
+    """Seconds each provisioning step took (sum, count), from consecutive step-done events."""
+    since = timezone.now() - STEP_WINDOW
+    events = (
+        Event.objects.filter(kind=Event.Kind.STEP, created_at__gte=since,
+                             message__startswith="Step ", message__contains=" done: ")
+        .order_by("-id")
+        .values_list("cluster_id", "step", "created_at")[:STEP_EVENTS_READ]
+    )
+    previous: dict[str, datetime] = {}
+    totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
+    for cluster_id, step, created_at in reversed(list(events)):
+        started = previous.get(cluster_id)
+        previous[cluster_id] = created_at
+        if started is None or not step:
+            continue  # the first step seen has no start in the window
+        totals[step][0] += (created_at - started).total_seconds()
+        totals[step][1] += 1
+    return {step: (total, count) for step, (total, count) in totals.items()}
+
+
+def render_metrics() -> str:
+    out = Exposition()
+    by_status = dict(
+        Cluster.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n")
+    )
+    out.family("happa_clusters", "gauge", "Clusters by status.",
+               [({"status": status}, by_status.get(status, 0)) for status in Cluster.Status.values])
+    by_health = dict(
+        Cluster.objects.live().values_list("health").annotate(n=Count("id"))
+        .values_list("health", "n")
+    )
+    out.family("happa_cluster_health", "gauge", "Live clusters by health.",
+               [({"health": health}, by_health.get(health, 0))
+                for health in Cluster.Health.values])
+    firing = dict(
+        Alert.objects.firing().values_list("severity").annotate(n=Count("id"))
+        .values_list("severity", "n")
+    )
+    out.family("happa_alerts_firing", "gauge", "Firing alerts by severity.",
+               [({"severity": severity}, firing.get(severity, 0))
+                for severity in Alert.Severity.values])
+    out.family("happa_events_total", "counter", "Cluster events recorded.",
+               [({}, Event.objects.count())])
+    deliveries = dict(
+        Delivery.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n")
+    )
+    out.family("happa_notification_deliveries", "gauge", "Notification deliveries by status.",
+               [({"status": status}, deliveries.get(status, 0))
+                for status in Delivery.Status.values])
+    try:
+        out.family("happa_websocket_connections", "gauge", "Open live-status websockets.",
+                   [({}, websocket_connections())])
+        out.family("happa_task_queue_length", "gauge", "Celery tasks waiting in the broker.",
+                   [({"queue": queue}, depth) for queue, depth in queue_depths().items()])
+    except redis.RedisError:
+        log.warning("Redis unavailable: websocket and queue gauges left out", exc_info=True)
+    durations = step_durations()
+    name = "happa_provisioning_step_duration_seconds"
+    out.lines.append(f"# HELP {name} Time provisioning steps took (last 24 h).")
+    out.lines.append(f"# TYPE {name} summary")
+    out.samples(name + "_sum", [({"step": s}, round(t, 3)) for s, (t, _) in sorted(durations.items())])
+    out.samples(name + "_count", [({"step": s}, c) for s, (_, c) in sorted(durations.items())])
+    return out.text()

@@ -233,3 +233,12 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.channel.name}: {self.status}"
+
+
+class ClusterHealth(Cluster):
+    """Every organization's clusters as ops see them in the admin: health and firing alerts."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "cluster health"
+        verbose_name_plural = "cluster health (all organizations)"

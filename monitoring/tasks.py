@@ -3,8 +3,24 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.core.cache import cache
 
-from monitoring import notify
+from monitoring import health, notify
+
+# One poll at a time: a slow AWS must not pile polls up behind each other.
+POLL_LOCK_KEY = "monitoring:poll-cluster-health"
+POLL_LOCK_SECONDS = 300
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def poll_cluster_health() -> dict:
+    if not cache.add(POLL_LOCK_KEY, "1", timeout=POLL_LOCK_SECONDS):
+        return {"skipped": "another poll is running"}
+    try:
+        result = health.poll_clusters()
+    finally:
+        cache.delete(POLL_LOCK_KEY)
+    return {"polled": result.polled, "changed": result.changed, "failed": result.failed}
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

@@ -13,4 +13,9 @@ urlpatterns = [
          name="alertmanager"),
     path("clusters/<str:cluster_id>/alertmanager/token", views.rotate_receiver_token,
          name="rotate_receiver_token"),
+    path("notifications/", views.notification_channels, name="notifications"),
+    path("notifications/<int:channel_id>/test", views.send_test_notification,
+         name="send_test_notification"),
+    path("notifications/<int:channel_id>/delete", views.delete_notification_channel,
+         name="delete_notification_channel"),
 ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hmac
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -16,11 +19,13 @@ from django.views.decorators.http import require_POST
 from accounts.access import membership_for
 from accounts.audit import record_audit
 from clusters.models import Cluster
-from monitoring import alerts
+from monitoring import alerts, metrics, notify
 from monitoring.alertmanager import InvalidPayload, apply_alertmanager_alerts, parse_payload
-from monitoring.models import Alert, ClusterAlertReceiver, Silence
+from monitoring.forms import NotificationChannelForm
+from monitoring.models import Alert, ClusterAlertReceiver, Delivery, NotificationChannel, Silence
 
 ALERTS_PER_PAGE = 50
+DELIVERIES_SHOWN = 50
 
 
 def _current_membership_or_404(request: HttpRequest):  # noqa: ANN202
@@ -177,3 +182,87 @@ def rotate_receiver_token(request: HttpRequest, cluster_id: str) -> HttpResponse
     url = request.build_absolute_uri(reverse("monitoring:alertmanager", args=[cluster.id]))
     return render(request, "monitoring/receiver_token.html",
                   {"cluster": cluster, "token": token, "url": url})
+
+
+def _channels_context(membership, form=None) -> dict:  # noqa: ANN001
+    organization = membership.organization
+    return {
+        "membership": membership,
+        "channels": NotificationChannel.objects.filter(organization=organization),
+        "deliveries": Delivery.objects.filter(channel__organization=organization)
+        .select_related("channel", "alert")[:DELIVERIES_SHOWN],
+        "form": form or NotificationChannelForm(),
+    }
+
+
+@login_required
+def notification_channels(request: HttpRequest) -> HttpResponse:
+    """The organization's channels and delivery log; admins add channels here."""
+    membership = _current_membership_or_404(request)
+    if request.method == "POST":
+        if not membership.is_admin:
+            raise PermissionDenied("Only organization admins manage notification channels.")
+        form = NotificationChannelForm(request.POST)
+        if not form.is_valid():
+            return render(request, "monitoring/notifications.html",
+                          _channels_context(membership, form), status=400)
+        channel = form.save(commit=False)
+        channel.organization = membership.organization
+        channel.save()
+        record_audit("notification_channel.created", organization=membership.organization,
+                     request=request, target=channel, kind=channel.kind)
+        messages.success(request, f"Channel {channel.name} added.")
+        return redirect("monitoring:notifications")
+    return render(request, "monitoring/notifications.html", _channels_context(membership))
+
+
+def _channel_for_admin(request: HttpRequest, channel_id: int) -> NotificationChannel:
+    channel = get_object_or_404(
+        NotificationChannel.objects.filter(organization__memberships__user=request.user),
+        pk=channel_id,
+    )
+    membership = membership_for(request.user, channel.organization)
+    if membership is None or not membership.is_admin:
+        raise PermissionDenied("Only organization admins manage notification channels.")
+    return channel
+
+
+@require_POST
+@login_required
+def send_test_notification(request: HttpRequest, channel_id: int) -> HttpResponse:
+    channel = _channel_for_admin(request, channel_id)
+    notify.send_test(channel)
+    messages.success(request, f"Test notification queued for {channel.name}; see the log below.")
+    return redirect("monitoring:notifications")
+
+
+@require_POST
+@login_required
+def delete_notification_channel(request: HttpRequest, channel_id: int) -> HttpResponse:
+    channel = _channel_for_admin(request, channel_id)
+    record_audit("notification_channel.deleted", organization=channel.organization,
+                 request=request, target=channel)
+    channel.delete()
+    messages.success(request, f"Channel {channel.name} deleted.")
+    return redirect("monitoring:notifications")
+
+
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def _may_read_metrics(request: HttpRequest) -> bool:
+    if request.user.is_authenticated and request.user.is_staff:
+        return True
+    token = _bearer_token(request)
+    expected = settings.METRICS_TOKEN
+    return bool(expected and token) and hmac.compare_digest(token, expected)
+
+
+def metrics_endpoint(request: HttpRequest) -> HttpResponse:
+    """Prometheus scrape target: a bearer METRICS_TOKEN or an ops staff session."""
+    if not _may_read_metrics(request):
+        response = HttpResponse("Authentication required.\n", status=401,
+                                content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    return HttpResponse(metrics.render_metrics(), content_type=METRICS_CONTENT_TYPE)

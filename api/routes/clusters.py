@@ -1,10 +1,10 @@
-"""Clusters, their node pools, events and kubeconfig. Each route: access, validate, one operation."""
+"""Clusters, node pools, events and kubeconfig. Each route: access, validate, one operation."""
 
 from __future__ import annotations
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Schema
+from ninja import Path, Query, Router, Schema, Status
 from ninja import Field as F
 
 from accounts.audit import record_audit
@@ -43,6 +43,10 @@ from clusters.specs import ClusterSpec, NodePoolSpec
 
 router = Router(tags=["clusters"])
 
+# Ids beyond a signed 64-bit integer cannot exist; refusing them keeps the database out of it.
+MAX_ID = 2**63 - 1
+PoolId = Path(..., ge=1, le=MAX_ID, description="The node pool's id.")
+
 READ_ERRORS = {401: ErrorOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut}
 WRITE_ERRORS = {
     400: ErrorOut,
@@ -66,7 +70,9 @@ class CreateParams(Schema):
 
 
 class EventParams(Schema):
-    after: int = F(0, ge=0, description="Only events with a greater id (the last id you saw).")
+    after: int = F(
+        0, ge=0, le=MAX_ID, description="Only events with a greater id (the last id you saw)."
+    )
     limit: int = F(DEFAULT_LIMIT * 2, ge=1, le=MAX_LIMIT)
 
 
@@ -135,7 +141,7 @@ def create_cluster(
     response: HttpResponse,
     payload: ClusterIn,
     params: Query[CreateParams],
-) -> tuple[int, dict]:
+) -> Status:
     """Launch a cluster: answers 202 with the cluster in `pending`; provisioning runs after.
 
     With `?dry_run=true`, answers 200 with the resources it would create and their cost.
@@ -144,7 +150,7 @@ def create_cluster(
     caller = caller_of(request)
     spec = _cluster_spec(payload)
     if params.dry_run:
-        return 200, _plan_out(plan_cluster(caller.organization, spec))
+        return Status(200, _plan_out(plan_cluster(caller.organization, spec)))
     require_change(caller)
 
     def launch() -> tuple[int, dict]:
@@ -157,7 +163,7 @@ def create_cluster(
         cluster = operations.launch_cluster(caller.organization, caller.user, spec)
         return 202, _fresh(cluster.id, caller)
 
-    return run_idempotent(request, response, caller, payload.dict(), launch)
+    return Status(*run_idempotent(request, response, caller, payload.dict(), launch))
 
 
 @router.get("/clusters/{cluster_id}", response={200: ClusterOut, **READ_ERRORS})
@@ -198,7 +204,7 @@ def update_cluster(request: HttpRequest, cluster_id: str, payload: ClusterPatch)
 
 
 @router.delete("/clusters/{cluster_id}", response={202: ClusterOut, **WRITE_ERRORS})
-def delete_cluster(request: HttpRequest, cluster_id: str) -> tuple[int, dict]:
+def delete_cluster(request: HttpRequest, cluster_id: str) -> Status:
     """Start deleting the cluster and every AWS resource it has: answers 202 in `deleting`."""
     caller = caller_of(request)
     cluster = get_cluster(caller, cluster_id, write=True)
@@ -206,11 +212,11 @@ def delete_cluster(request: HttpRequest, cluster_id: str) -> tuple[int, dict]:
         raise conflict(f"The cluster {cluster.id} is already {cluster.status}.")
     with transaction.atomic():
         operations.request_cluster_deletion(cluster, caller.user)
-    return 202, _fresh(cluster.id, caller)
+    return Status(202, _fresh(cluster.id, caller))
 
 
 @router.post("/clusters/{cluster_id}/retry", response={202: ClusterOut, **WRITE_ERRORS})
-def retry_cluster(request: HttpRequest, response: HttpResponse, cluster_id: str) -> tuple:
+def retry_cluster(request: HttpRequest, response: HttpResponse, cluster_id: str) -> Status:
     """Run provisioning again for a cluster that failed."""
     caller = caller_of(request)
     cluster = get_cluster(caller, cluster_id, write=True)
@@ -221,7 +227,7 @@ def retry_cluster(request: HttpRequest, response: HttpResponse, cluster_id: str)
         operations.retry_provisioning(cluster, caller.user)
         return 202, _fresh(cluster.id, caller)
 
-    return run_idempotent(request, response, caller, {"retry": cluster.id}, retry)
+    return Status(*run_idempotent(request, response, caller, {"retry": cluster.id}, retry))
 
 
 @router.get("/clusters/{cluster_id}/node-pools", response={200: NodePoolPage, **READ_ERRORS})
@@ -241,7 +247,7 @@ def _require_changeable(cluster: Cluster) -> None:
 @router.post("/clusters/{cluster_id}/node-pools", response={202: NodePoolOut, **WRITE_ERRORS})
 def add_node_pool(
     request: HttpRequest, response: HttpResponse, cluster_id: str, payload: NodePoolIn
-) -> tuple[int, dict]:
+) -> Status:
     """Add a node pool; answers 202 with the pool in `pending`."""
     caller = caller_of(request)
     cluster = get_cluster(caller, cluster_id, write=True)
@@ -257,13 +263,13 @@ def add_node_pool(
         pool = operations.add_node_pool(cluster, _pool_spec(payload), caller.user)
         return 202, node_pool_out(NodePool.objects.get(pk=pool.pk))
 
-    return run_idempotent(request, response, caller, payload.dict(), add)
+    return Status(*run_idempotent(request, response, caller, payload.dict(), add))
 
 
 @router.get(
     "/clusters/{cluster_id}/node-pools/{pool_id}", response={200: NodePoolOut, **READ_ERRORS}
 )
-def get_node_pool(request: HttpRequest, cluster_id: str, pool_id: int) -> dict:
+def get_node_pool(request: HttpRequest, cluster_id: str, pool_id: int = PoolId) -> dict:
     return node_pool_out(get_pool(caller_of(request), cluster_id, pool_id))
 
 
@@ -271,8 +277,8 @@ def get_node_pool(request: HttpRequest, cluster_id: str, pool_id: int) -> dict:
     "/clusters/{cluster_id}/node-pools/{pool_id}", response={202: NodePoolOut, **WRITE_ERRORS}
 )
 def scale_node_pool(
-    request: HttpRequest, cluster_id: str, pool_id: int, payload: ScaleIn
-) -> tuple[int, dict]:
+    request: HttpRequest, cluster_id: str, payload: ScaleIn, pool_id: int = PoolId
+) -> Status:
     """Scale a pool (min, max, desired) or change its instance type; answers 202."""
     caller = caller_of(request)
     pool = get_pool(caller, cluster_id, pool_id, write=True)
@@ -288,13 +294,15 @@ def scale_node_pool(
             instance_type=payload.instance_type,
             user=caller.user,
         )
-    return 202, node_pool_out(NodePool.objects.get(pk=pool.pk))
+    return Status(202, node_pool_out(NodePool.objects.get(pk=pool.pk)))
 
 
 @router.delete(
     "/clusters/{cluster_id}/node-pools/{pool_id}", response={202: NodePoolOut, **WRITE_ERRORS}
 )
-def delete_node_pool(request: HttpRequest, cluster_id: str, pool_id: int) -> tuple[int, dict]:
+def delete_node_pool(
+    request: HttpRequest, cluster_id: str, pool_id: int = PoolId
+) -> Status:
     """Start removing a pool and its machines; answers 202 in `deleting`."""
     caller = caller_of(request)
     pool = get_pool(caller, cluster_id, pool_id, write=True)
@@ -303,7 +311,7 @@ def delete_node_pool(request: HttpRequest, cluster_id: str, pool_id: int) -> tup
         raise conflict(f"The node pool {pool.name} is already {pool.status}.")
     with transaction.atomic():
         operations.request_node_pool_deletion(pool, caller.user)
-    return 202, node_pool_out(NodePool.objects.get(pk=pool.pk))
+    return Status(202, node_pool_out(NodePool.objects.get(pk=pool.pk)))
 
 
 @router.get("/clusters/{cluster_id}/events", response={200: EventPage, **READ_ERRORS})

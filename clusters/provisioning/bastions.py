@@ -3,7 +3,9 @@ and the only SSH route into the cluster."""
 
 from __future__ import annotations
 
-from clusters.provisioning.context import StepContext, encode_user_data, setting
+from django.conf import settings
+
+from clusters.provisioning.context import StepContext, encode_user_data
 from clusters.provisioning.network import security_group
 from clusters.provisioning.userdata import render_user_data
 
@@ -43,7 +45,7 @@ def ensure_bastions(ctx: StepContext) -> None:
         else:
             instance = ec2.run_instances(
                 ImageId=ctx.image_id,
-                InstanceType=setting("HAPPA_BASTION_INSTANCE_TYPE", "t3.micro"),
+                InstanceType=settings.HAPPA_BASTION_INSTANCE_TYPE,
                 MinCount=1,
                 MaxCount=1,
                 KeyName=ctx.recorded("key_pair").data["name"],

@@ -10,7 +10,6 @@ from functools import cached_property
 from typing import Any
 
 import boto3
-from django.conf import settings
 
 from clusters.models import Cluster, ResourceRecord
 from clusters.provisioning import aws, ledger
@@ -23,7 +22,10 @@ class StepContext:
     _clients: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
-    def session(self) -> boto3.Session:
+    def session(self) -> boto3.Session | None:
+        """The organization's assumed role, or None for the operator's (cached) clients."""
+        if not self.cluster.organization.aws_role_arn:
+            return None
         return aws.session_for(self.cluster.organization)
 
     def client(self, service: str) -> Any:  # noqa: ANN401 - boto3 clients are untyped
@@ -94,7 +96,3 @@ class StepContext:
 
 def encode_user_data(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
-
-
-def setting(name: str, default: Any) -> Any:  # noqa: ANN401
-    return getattr(settings, name, default)

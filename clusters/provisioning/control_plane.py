@@ -3,7 +3,9 @@ group), and the alarm on the ingress target group's unhealthy hosts."""
 
 from __future__ import annotations
 
-from clusters.provisioning.context import StepContext, encode_user_data, setting
+from django.conf import settings
+
+from clusters.provisioning.context import StepContext, encode_user_data
 from clusters.provisioning.errors import is_not_found
 from clusters.provisioning.network import (
     INGRESS_HTTP_NODE_PORT,
@@ -191,7 +193,7 @@ def ensure_masters(ctx: StepContext) -> None:
     data = launch_template_data(
         ctx,
         role="master",
-        instance_type=setting("HAPPA_MASTER_INSTANCE_TYPE", "m5.large"),
+        instance_type=settings.HAPPA_MASTER_INSTANCE_TYPE,
         user_data=render_user_data(ctx.cluster, "master"),
         name=name,
     )

@@ -8,7 +8,6 @@ with the Name tag it will carry; the `*_name` helpers below are the one home of 
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -17,6 +16,12 @@ from django.conf import settings
 from accounts.models import Organization
 from clusters import catalog, rules
 from clusters.models import Cluster
+from clusters.provisioning.network import (
+    INGRESS_HTTP_NODE_PORT,
+    INGRESS_HTTPS_NODE_PORT,
+    SECURITY_GROUPS,
+    subnet_cidrs,
+)
 from clusters.specs import ClusterSpec
 
 HOURS_PER_MONTH = catalog.HOURS_PER_MONTH
@@ -101,13 +106,6 @@ def worker_name(cluster_id: str, pool: str) -> str:
     return f"{cluster_id}-worker-{pool}"
 
 
-def subnet_cidrs(vpc_cidr: str, zone_index: int) -> tuple[str, str]:
-    """(public, private) CIDRs of the n-th AZ: the /16 split in /19s, private first, public from
-    the fifth /19 on, so three AZs fit with room to grow."""
-    blocks = list(ipaddress.ip_network(vpc_cidr).subnets(new_prefix=19))
-    return str(blocks[4 + zone_index]), str(blocks[zone_index])
-
-
 # --- The plan -----------------------------------------------------------------------------------
 
 
@@ -154,8 +152,8 @@ def build_plan(cluster_id: str, region: str, zones: list[str], master_count: int
 
     add(PlannedResource("vpc", vpc_name(cluster_id), detail=vpc_cidr))
     add(PlannedResource("internet_gateway", f"{cluster_id}-igw"))
-    for index, zone in enumerate(zones):
-        public, private = subnet_cidrs(vpc_cidr, index) if vpc_cidr else ("", "")
+    publics, privates = subnet_cidrs(vpc_cidr, len(zones)) if vpc_cidr else ([""] * 3, [""] * 3)
+    for zone, public, private in zip(zones, publics, privates, strict=False):
         add(PlannedResource("subnet", subnet_name(cluster_id, "public", zone), zone,
                             f"public {public}".strip()))
         add(PlannedResource("subnet", subnet_name(cluster_id, "private", zone), zone,
@@ -164,34 +162,31 @@ def build_plan(cluster_id: str, region: str, zones: list[str], master_count: int
         add(PlannedResource("elastic_ip", f"{cluster_id}-nat-{zone}", zone, "for the NAT gateway"))
         add(PlannedResource("nat_gateway", f"{cluster_id}-nat-{zone}", zone,
                             f"in {subnet_name(cluster_id, 'public', zone)}"))
-    add(PlannedResource("route_table", f"{cluster_id}-public", detail="0.0.0.0/0 → internet gateway"))
+    add(PlannedResource("route_table", f"{cluster_id}-public",
+                        detail="0.0.0.0/0 → internet gateway"))
     for zone in zones:
         add(PlannedResource("route_table", f"{cluster_id}-private-{zone}", zone,
                             f"0.0.0.0/0 → {cluster_id}-nat-{zone}"))
-    for role, detail in (
-        ("bastion", "SSH 22 from the organization's allowed CIDRs"),
-        ("master", "6443 from the API load balancer and nodes; etcd between masters"),
-        ("worker", "node ports from the ingress load balancer; all from masters"),
-        ("api", "443 from anywhere (the Kubernetes API, OIDC-authenticated)"),
-        ("ingress", "80 and 443 from anywhere"),
-    ):
+    for role, detail in SECURITY_GROUPS.items():
         add(PlannedResource("security_group", f"{cluster_id}-{role}", detail=detail))
     for role in ("master", "worker", "bastion"):
         add(PlannedResource("iam_role", f"{cluster_id}-{role}", detail="least privilege"))
         add(PlannedResource("instance_profile", f"{cluster_id}-{role}"))
     add(PlannedResource("kms_key", f"{cluster_id}-kms", detail="EBS and secrets encryption"))
-    add(PlannedResource("key_pair", f"{cluster_id}-key", detail="the organization's SSH key"))
+    add(PlannedResource("key_pair", f"{cluster_id}-ssh", detail="the organization's SSH key"))
     for zone in zones:
         add(PlannedResource("bastion", bastion_name(cluster_id, zone), zone,
-                            f"{catalog.BASTION_INSTANCE_TYPE}, public IP"))
+                            f"{catalog.bastion_instance_type()}, public IP"))
     add(PlannedResource("load_balancer", f"{cluster_id}-api", detail="443 → masters 6443"))
     add(PlannedResource("target_group", f"{cluster_id}-api", detail="masters 6443"))
     add(PlannedResource("load_balancer", f"{cluster_id}-ingress",
                         detail="internet-facing, 80/443 → workers' ingress node ports"))
-    add(PlannedResource("target_group", f"{cluster_id}-ingress-http", detail="workers 30080"))
-    add(PlannedResource("target_group", f"{cluster_id}-ingress-https", detail="workers 30443"))
+    add(PlannedResource("target_group", f"{cluster_id}-ingress-http",
+                        detail=f"workers {INGRESS_HTTP_NODE_PORT}"))
+    add(PlannedResource("target_group", f"{cluster_id}-ingress-https",
+                        detail=f"workers {INGRESS_HTTPS_NODE_PORT}"))
     add(PlannedResource("launch_template", master_name(cluster_id),
-                        detail=f"{catalog.MASTER_INSTANCE_TYPE}, kubeadm init"))
+                        detail=f"{catalog.master_instance_type()}, kubeadm init"))
     add(PlannedResource("autoscaling_group", master_name(cluster_id),
                         detail=f"{master_count}/{master_count}/{master_count}"))
     for pool in pools:
@@ -200,7 +195,8 @@ def build_plan(cluster_id: str, region: str, zones: list[str], master_count: int
         add(PlannedResource("autoscaling_group", worker_name(cluster_id, pool.name),
                             detail=f"min {pool.min_size}, max {pool.max_size}, "
                                    f"desired {pool.desired_size}"))
-    add(PlannedResource("hosted_zone", zone_name, detail=f"delegated from {settings.HAPPA_BASE_DOMAIN}"))
+    add(PlannedResource("hosted_zone", zone_name,
+                        detail=f"{cluster_id}-zone, delegated from {settings.HAPPA_BASE_DOMAIN}"))
     plan.dns_names = [f"api.{zone_name}", f"ingress.{zone_name}", f"*.{zone_name}"]
     add(PlannedResource("dns_record", plan.dns_names[0], detail=f"alias → {cluster_id}-api"))
     add(PlannedResource("dns_record", plan.dns_names[1], detail=f"alias → {cluster_id}-ingress"))
@@ -216,10 +212,10 @@ def cost_lines(region: str, zone_count: int, master_count: int, pools: list[Pool
     nat = NAT_GATEWAY_HOURLY.get(region, NAT_GATEWAY_HOURLY[FALLBACK_REGION])
     lb = LOAD_BALANCER_HOURLY.get(region, LOAD_BALANCER_HOURLY[FALLBACK_REGION])
     lines = [
-        CostLine(f"master ({catalog.MASTER_INSTANCE_TYPE})", master_count,
-                 catalog.price_of(catalog.MASTER_INSTANCE_TYPE, region)),
-        CostLine(f"bastion ({catalog.BASTION_INSTANCE_TYPE})", zone_count,
-                 catalog.price_of(catalog.BASTION_INSTANCE_TYPE, region)),
+        CostLine(f"master ({catalog.master_instance_type()})", master_count,
+                 catalog.price_of(catalog.master_instance_type(), region)),
+        CostLine(f"bastion ({catalog.bastion_instance_type()})", zone_count,
+                 catalog.price_of(catalog.bastion_instance_type(), region)),
     ]
     lines += [
         CostLine(f"pool {pool.name} ({pool.instance_type})", pool.desired_size,

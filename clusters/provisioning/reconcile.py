@@ -103,7 +103,7 @@ class Outcome:
 # --- the per-cluster lock -----------------------------------------------------------------------
 
 def lock_seconds() -> int:
-    return int(getattr(settings, "HAPPA_RECONCILE_LOCK_SECONDS", 120))
+    return settings.HAPPA_RECONCILE_LOCK_SECONDS
 
 
 @dataclass
@@ -199,9 +199,13 @@ def reconcile(cluster_id: str, *, lock: ClusterLock | None = None, attempt: int 
 
 def run_steps(cluster: Cluster, steps: list[Step], lock: ClusterLock, attempt: int) -> Outcome:
     ctx = StepContext(cluster)
-    done_before = cluster.steps_done if cluster.steps_total == len(steps) else 0
+    # Progress carries over between runs of one phase; a finished count means a new phase
+    # (an update of a running cluster, a retry) that starts from step one.
+    same_phase = cluster.steps_total == len(steps) and cluster.steps_done < len(steps)
+    done_before = cluster.steps_done if same_phase else 0
+    Cluster.objects.filter(pk=cluster.pk).update(steps_done=done_before)
     Cluster.objects.filter(pk=cluster.pk).update(steps_total=len(steps))
-    deadline = time.monotonic() + int(getattr(settings, "HAPPA_RECONCILE_RUN_SECONDS", 120))
+    deadline = time.monotonic() + settings.HAPPA_RECONCILE_RUN_SECONDS
     for index, step in enumerate(steps):
         if not lock.extend():
             log.warning("lost the lock of cluster %s; another run continues", cluster.pk)

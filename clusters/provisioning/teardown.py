@@ -63,6 +63,20 @@ def cluster_load_balancers(ctx: StepContext, resource_type: str) -> list[str]:
     return [r["ResourceARN"] for r in response["ResourceTagMappingList"]]
 
 
+def cluster_roles(ctx: StepContext) -> list[dict]:
+    """Roles under the cluster's IAM path. The path is checked here too: moto's
+    list_instance_profiles ignores PathPrefix, and a sweep must never touch another cluster."""
+    paginator = ctx.client("iam").get_paginator("list_roles")
+    return [r for page in paginator.paginate(PathPrefix=iam_path(ctx)) for r in page["Roles"]
+            if r["Path"] == iam_path(ctx)]
+
+
+def cluster_instance_profiles(ctx: StepContext) -> list[dict]:
+    paginator = ctx.client("iam").get_paginator("list_instance_profiles")
+    return [p for page in paginator.paginate(PathPrefix=iam_path(ctx))
+            for p in page["InstanceProfiles"] if p["Path"] == iam_path(ctx)]
+
+
 # --- the teardown steps, in order -------------------------------------------------------------
 
 def delete_auto_scaling_groups(ctx: StepContext) -> None:
@@ -236,7 +250,7 @@ def delete_vpc(ctx: StepContext) -> None:
 
 def delete_iam_roles(ctx: StepContext) -> None:
     iam = ctx.client("iam")
-    for profile in iam.list_instance_profiles(PathPrefix=iam_path(ctx))["InstanceProfiles"]:
+    for profile in cluster_instance_profiles(ctx):
         for role in profile.get("Roles", []):
             ignore_missing(iam.remove_role_from_instance_profile,
                            InstanceProfileName=profile["InstanceProfileName"],
@@ -244,7 +258,7 @@ def delete_iam_roles(ctx: StepContext) -> None:
         ignore_missing(iam.delete_instance_profile,
                        InstanceProfileName=profile["InstanceProfileName"])
         ledger.forget_aws_id(ctx.cluster, "instance_profile", profile["Arn"], step=ctx.step)
-    for role in iam.list_roles(PathPrefix=iam_path(ctx))["Roles"]:
+    for role in cluster_roles(ctx):
         for policy in iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]:
             ignore_missing(iam.delete_role_policy, RoleName=role["RoleName"], PolicyName=policy)
         ignore_missing(iam.delete_role, RoleName=role["RoleName"])
@@ -265,7 +279,8 @@ def delete_kms_key(ctx: StepContext) -> None:
 def delete_key_pair(ctx: StepContext) -> None:
     ec2 = ctx.client("ec2")
     for pair in ec2.describe_key_pairs(Filters=ctx.cluster_filter())["KeyPairs"]:
-        ignore_missing(ec2.delete_key_pair, KeyPairId=pair["KeyPairId"])
+        # By name: moto ignores KeyPairId on delete_key_pair (the sweep caught that).
+        ignore_missing(ec2.delete_key_pair, KeyName=pair["KeyName"])
         ledger.forget_aws_id(ctx.cluster, "key_pair", pair["KeyPairId"], step=ctx.step)
 
 
@@ -313,10 +328,8 @@ def leftovers(ctx: StepContext) -> list[str]:
     found.update(cluster_load_balancers(ctx, "loadbalancer"))
     found.update(cluster_load_balancers(ctx, "targetgroup"))
     found.update(tagged_kms_keys(ctx))
-    iam = ctx.client("iam")
-    found.update(r["Arn"] for r in iam.list_roles(PathPrefix=iam_path(ctx))["Roles"])
-    found.update(p["Arn"] for p in iam.list_instance_profiles(
-        PathPrefix=iam_path(ctx))["InstanceProfiles"])
+    found.update(r["Arn"] for r in cluster_roles(ctx))
+    found.update(p["Arn"] for p in cluster_instance_profiles(ctx))
     found.update(a["AlarmArn"] for a in ctx.client("cloudwatch").describe_alarms(
         AlarmNamePrefix=ctx.name(""))["MetricAlarms"])
     zone = find_cluster_zone(ctx)

@@ -29,12 +29,19 @@
     return create ? create(url) : new WebSocket(url, []);
   };
 
+  // The page's cursor: data-live-after, else the ?after= it rendered into ws-connect; and the
+  // events it already shows (rows id="event-<id>" or any data-event-id).
   document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("[ws-connect][data-live-after]").forEach(function (elt) {
-      newest[pathOf(elt.getAttribute("ws-connect"))] = parseInt(elt.dataset.liveAfter, 10) || 0;
+    document.querySelectorAll("[ws-connect]").forEach(function (elt) {
+      var url = elt.getAttribute("ws-connect"), m = /[?&]after=(\d+)/.exec(url);
+      newest[pathOf(url)] = parseInt(elt.dataset.liveAfter || (m && m[1]), 10) || 0;
     });
     document.querySelectorAll("[data-event-id]").forEach(function (elt) {
       seen.add(parseInt(elt.dataset.eventId, 10));
+    });
+    document.querySelectorAll("li[id^='event-']").forEach(function (row) {
+      var id = parseInt(row.id.slice(6), 10);
+      if (id) { seen.add(id); }
     });
   });
 

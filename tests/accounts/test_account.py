@@ -36,3 +36,26 @@ def test_the_account_page_needs_sign_in(client, db):
     response = client.get("/orgs/account/")
     assert response.status_code == 302
     assert "/accounts/login/" in response["Location"]
+
+
+def test_the_account_page_lists_open_invitations_for_the_users_address(
+    client, organization, other_organization
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import Invitation
+
+    user = UserFactory(email="new@example.test")
+    mine = Invitation.objects.create(organization=organization, email="NEW@example.test")
+    Invitation.objects.create(organization=other_organization, email="someone@example.test")
+    Invitation.objects.create(
+        organization=other_organization, email="new@example.test",
+        expires_at=timezone.now() - timedelta(days=1),
+    )
+    client.force_login(user)
+    content = client.get("/orgs/account/").content.decode()
+    assert mine.get_absolute_url() in content
+    assert "Join Acme" in content
+    assert "Join Globex" not in content

@@ -219,3 +219,19 @@ def test_audit_entries_filter_by_organization_and_action(ops_client, objects, ot
     ).content.decode()
     assert "globex-entry" in content
     assert Organization.objects.count() == 2
+
+
+def test_the_panel_validates_ssh_networks_like_the_settings_page(ops_client, organization):
+    response = ops_client.post(
+        reverse("admin:accounts_organization_change", args=[organization.pk]),
+        {
+            "name": "Acme", "slug": "acme", "max_clusters": "10", "max_nodes": "100",
+            "allowed_ssh_cidrs": "10.1.2.3/8", "ssh_public_key": "", "aws_role_arn": "",
+            "aws_external_id": "", "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert "did you mean 10.0.0.0/8" in response.content.decode()
+    organization.refresh_from_db()
+    assert organization.allowed_ssh_cidrs == []

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+from django.template.loader import render_to_string
 
 from accounts.models import AuditLogEntry, IdentityProvider, Role
 from tests.embedded_services import free_port
@@ -215,3 +216,28 @@ def test_a_member_cannot_remove_the_provider(client, member, existing_provider):
 
     assert client.post(f"{URL}delete/").status_code == 403
     assert IdentityProvider.objects.exists()
+
+
+def test_the_settings_card_links_to_the_sso_page_and_names_the_provider(existing_provider):
+    html = render_to_string(
+        "accounts/sso_section.html", {"organization": existing_provider.organization}
+    )
+
+    assert "Old SSO" in html
+    assert URL in html
+
+
+def test_the_settings_card_offers_set_up_without_a_provider(organization):
+    html = render_to_string("accounts/sso_section.html", {"organization": organization})
+
+    assert "Set up single sign-on" in html
+
+
+def test_the_organization_settings_page_links_to_single_sign_on(client, owner):
+    client.force_login(owner)
+
+    response = client.get("/orgs/acme/settings/")
+
+    assert response.status_code == 200
+    assert "Set up single sign-on" in response.text
+    assert URL in response.text

@@ -31,6 +31,13 @@ EVERY_ROUTE = {
     ("/api/v1/clusters/{cluster_id}/node-pools/{pool_id}", "DELETE"),
     ("/api/v1/clusters/{cluster_id}/events", "GET"),
     ("/api/v1/clusters/{cluster_id}/kubeconfig", "GET"),
+    ("/api/v1/alerts", "GET"),
+    ("/api/v1/alerts/{alert_id}", "GET"),
+    ("/api/v1/alerts/{alert_id}/acknowledge", "POST"),
+    ("/api/v1/alerts/{alert_id}/silence", "POST"),
+    ("/api/v1/tokens", "GET"),
+    ("/api/v1/tokens", "POST"),
+    ("/api/v1/tokens/{token_id}", "DELETE"),
 }
 
 

@@ -196,3 +196,32 @@ def test_python_m_cli_runs_the_command():
 
     assert out.returncode == 0
     assert "happa" in out.stdout
+
+
+def test_alerts_lists_firing_alerts_and_ack_acknowledges(logged_in, organization, member):
+    from monitoring.alerts import fire_alert
+    from monitoring.models import Alert
+
+    cluster = ClusterFactory(organization=organization, name="prod", status="running")
+    alert, _ = fire_alert(cluster, fingerprint="api-down", summary="API server down")
+
+    listed = logged_in("alerts", "--output", "json")
+    acked = logged_in("alerts", "ack", str(alert.id))
+
+    assert listed.exit_code == 0, listed.output
+    assert [a["summary"] for a in json.loads(listed.output)] == ["API server down"]
+    assert acked.exit_code == 0, acked.output
+    assert Alert.objects.get(pk=alert.id).acknowledged_by == member
+
+
+def test_tokens_create_prints_a_working_token_and_revoke_stops_it(logged_in):
+    from accounts.tokens import verify_token
+
+    created = logged_in("tokens", "create", "ci", "--role", "viewer", "--output", "json")
+    made = json.loads(created.output)
+    revoked = logged_in("tokens", "revoke", str(made["id"]))
+
+    assert created.exit_code == 0, created.output
+    assert revoked.exit_code == 0, revoked.output
+    assert made["role"] == "viewer"
+    assert verify_token(made["token"]) is None

@@ -122,3 +122,4 @@ def test_kubeconfig_without_an_identity_provider_explains_and_writes_nothing(
     assert result.exit_code == 1
     assert "identity provider" in result.output
     assert not (cli_home / ".kube" / "config").exists()
+

@@ -96,9 +96,11 @@ def aws_inventory(cluster_id: str) -> dict[str, list[str]]:
         "load_balancer": sorted(lb["LoadBalancerName"] for lb in lbs
                                 if lb["LoadBalancerName"].startswith(f"{cluster_id}-")),
         "hosted_zone": sorted(z["Name"] for z in zones if z["Name"].startswith(f"{cluster_id}.")),
-        "iam_role": sorted(r["RoleName"] for r in client("iam").list_roles(PathPrefix=iam_path)["Roles"]),
+        # Filtered by path here too: moto's list_instance_profiles ignores PathPrefix.
+        "iam_role": sorted(r["RoleName"] for r in client("iam").list_roles(
+            PathPrefix=iam_path)["Roles"] if r["Path"] == iam_path),
         "instance_profile": sorted(p["InstanceProfileName"] for p in client("iam").list_instance_profiles(
-            PathPrefix=iam_path)["InstanceProfiles"]),
+            PathPrefix=iam_path)["InstanceProfiles"] if p["Path"] == iam_path),
         "kms_key": [k["KeyId"] for k in keys],
         "alarm": sorted(a["AlarmName"] for a in client("cloudwatch").describe_alarms(
             AlarmNamePrefix=f"{cluster_id}-")["MetricAlarms"]),
@@ -134,9 +136,12 @@ def planned_inventory(cluster: Cluster) -> dict[str, list[str]]:
 def assert_exactly_planned(cluster: Cluster) -> None:
     actual = aws_inventory(cluster.id)
     planned = planned_inventory(cluster)
-    assert len(actual.pop("kms_key")) == 1
+    keys = actual.pop("kms_key")
     planned.pop("kms_key")
-    assert actual == planned
+    differences = {k: {"aws": actual[k], "planned": planned[k]} for k in planned
+                   if actual[k] != planned[k]}
+    assert not differences, differences
+    assert len(keys) == 1, keys
 
 
 def nothing_tagged(cluster_id: str) -> bool:

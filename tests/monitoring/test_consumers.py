@@ -15,6 +15,7 @@ from django.test import override_settings
 
 from clusters.events import cluster_group, record_event
 from clusters.models import Cluster, Event
+from monitoring.metrics import websocket_connections
 from tests.factories import ClusterFactory, NodePoolFactory
 from tests.monitoring.live import ANONYMOUS, communicator, session_headers
 
@@ -246,3 +247,19 @@ def test_recording_an_event_with_the_channel_layer_down_stores_it_and_does_not_r
 
     assert Event.objects.filter(pk=event.pk).exists()
     assert "pages will replay it" in caplog.text
+
+
+def test_open_sockets_are_counted_for_the_metrics_gauge(organization, member):
+    cluster = ClusterFactory(organization=organization)
+    headers = session_headers(member)
+    before = websocket_connections()
+
+    async def scenario() -> tuple[int, int]:
+        socket = communicator(f"/ws/clusters/{cluster.id}/", headers)
+        connected, _ = await socket.connect(timeout=TIMEOUT)
+        assert connected
+        while_open = await database_sync_to_async(websocket_connections)()
+        await socket.disconnect()
+        return while_open, await database_sync_to_async(websocket_connections)()
+
+    assert async_to_sync(scenario)() == (before + 1, before)

@@ -1,0 +1,53 @@
+"""Forms of the monitoring pages."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.validators import validate_email
+
+from monitoring.models import NotificationChannel
+
+MIN_SECRET_LENGTH = 16
+
+
+class NotificationChannelForm(forms.ModelForm):
+    email_addresses = forms.CharField(
+        required=False,
+        label="E-mail addresses",
+        help_text="Comma-separated; for e-mail channels.",
+    )
+    webhook_url = forms.URLField(required=False, max_length=500, assume_scheme="https")
+    webhook_secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=f"At least {MIN_SECRET_LENGTH} characters; signs every body (HMAC-SHA256).",
+    )
+
+    class Meta:
+        model = NotificationChannel
+        fields = ["name", "kind", "email_addresses", "webhook_url", "webhook_secret"]
+
+    def clean_email_addresses(self) -> list[str]:
+        raw = self.cleaned_data.get("email_addresses") or ""
+        addresses = [part.strip() for part in raw.replace("\n", ",").split(",") if part.strip()]
+        for address in addresses:
+            try:
+                validate_email(address)
+            except forms.ValidationError:
+                raise forms.ValidationError(f"{address!r} is not an e-mail address.") from None
+        return addresses
+
+    def clean(self) -> dict:
+        data = super().clean()
+        kind = data.get("kind")
+        if kind == NotificationChannel.Kind.EMAIL and not data.get("email_addresses"):
+            self.add_error("email_addresses", "Give at least one address for an e-mail channel.")
+        if kind == NotificationChannel.Kind.WEBHOOK:
+            if not data.get("webhook_url"):
+                self.add_error("webhook_url", "Give the URL a webhook channel posts to.")
+            if len(data.get("webhook_secret") or "") < MIN_SECRET_LENGTH:
+                self.add_error(
+                    "webhook_secret",
+                    f"Give a secret of at least {MIN_SECRET_LENGTH} characters to sign bodies.",
+                )
+        return data
