@@ -21,7 +21,9 @@ pytestmark = pytest.mark.django_db
 def catalog(settings):
     # The pages only enqueue; the engine is not under test here.
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    KubernetesReleaseFactory(version="1.31.4", is_default=True, images={})
+    KubernetesReleaseFactory(
+        version="1.31.4", is_default=True, images={"eu-central-1": "ami-12c6146b"}
+    )
     InstanceTypeFactory(name="m5.xlarge", vcpus=4, memory_mib=16384, is_recommended=True,
                         regions=["eu-central-1"])
     InstanceTypeFactory(name="m5.2xlarge", vcpus=8, memory_mib=32768, is_recommended=True,
