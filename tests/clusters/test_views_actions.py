@@ -75,6 +75,7 @@ def test_the_preview_shows_the_monthly_cost_and_the_aws_resources(client, member
     assert "a month" in html
     assert "vpc" in html and "nat_gateway" in html
     assert "eu-central-1a" in html and "eu-central-1b" in html
+    assert 'class="cost-lines"' in html
 
 
 def preview(client, **overrides) -> tuple[int, float]:
