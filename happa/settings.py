@@ -168,7 +168,9 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            # redis-py 8 times a read out after 5 s by default, exactly channels-redis' BZPOPMIN
+            # wait: an idle socket's receive would fail every 5 s. Reads may take longer here.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
             # Members of dead processes would otherwise linger for a day and slow every broadcast.
             "group_expiry": 300,
             "capacity": 200,
