@@ -3,6 +3,9 @@ import pytest
 from accounts.models import Role
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 
+# The SSO tests' real OpenID Provider (one process per session) and its helpers.
+pytest_plugins = ["tests.idp.fixtures"]
+
 
 @pytest.fixture
 def organization(db):

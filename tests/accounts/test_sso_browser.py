@@ -9,7 +9,6 @@ from tests.idp.fixtures import (
     IDP_USERS,
     ORG_CLIENT_ID,
     ORG_CLIENT_SECRET,
-    oidc_provider,  # noqa: F401 (fixture)
 )
 
 pytestmark = pytest.mark.browser
@@ -45,7 +44,7 @@ def page(monkeypatch):
 
 
 def test_a_person_signs_in_with_the_organizations_provider_in_a_browser(
-    page, live_server, organization, oidc_provider  # noqa: F811
+    page, live_server, organization, oidc_provider
 ):
     IdentityProvider.objects.create(
         organization=organization,

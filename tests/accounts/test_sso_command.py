@@ -9,7 +9,6 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import AuditLogEntry, IdentityProvider, Role
 from tests.embedded_services import free_port
-from tests.idp.fixtures import oidc_provider  # noqa: F401 (fixture)
 
 
 def run(*args: str) -> str:
@@ -19,7 +18,7 @@ def run(*args: str) -> str:
 
 
 def test_the_command_creates_the_provider_and_prints_the_redirect_uri(
-    organization, oidc_provider  # noqa: F811
+    organization, oidc_provider
 ):
     output = run(
         "--org", "acme", "--name", "Acme SSO", "--issuer", oidc_provider.issuer,
@@ -36,7 +35,7 @@ def test_the_command_creates_the_provider_and_prints_the_redirect_uri(
 
 
 def test_the_command_updates_and_keeps_the_secret_when_none_is_given(
-    organization, oidc_provider  # noqa: F811
+    organization, oidc_provider
 ):
     IdentityProvider.objects.create(
         organization=organization, name="Old", issuer="https://old.example", client_id="old",

@@ -19,7 +19,6 @@ from tests.idp.fixtures import (
     ORG_CLIENT_SECRET,
     connect_org_idp,
     csrf_token,
-    oidc_provider,  # noqa: F401 (fixture)
     sign_in_through_org_idp,
     sign_in_with_password,
     with_query_param,
@@ -27,7 +26,7 @@ from tests.idp.fixtures import (
 
 
 @pytest.fixture
-def identity_provider(organization, oidc_provider):  # noqa: F811
+def identity_provider(organization, oidc_provider):
     return IdentityProvider.objects.create(
         organization=organization,
         name="Acme SSO",

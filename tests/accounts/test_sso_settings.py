@@ -1,5 +1,4 @@
 """The organization's SSO settings page: admins only, discovery checked on save, audited."""
-# ruff: noqa: F811  (pytest fixtures imported from tests.idp.fixtures share names with arguments)
 
 from __future__ import annotations
 
@@ -11,8 +10,6 @@ from tests.embedded_services import free_port
 from tests.idp.fixtures import (
     ORG_CLIENT_ID,
     ORG_CLIENT_SECRET,
-    bad_discovery_server,  # noqa: F401 (fixture)
-    oidc_provider,  # noqa: F401 (fixture)
 )
 
 URL = "/orgs/acme/sso/"

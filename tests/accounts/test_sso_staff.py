@@ -14,13 +14,12 @@ from tests.idp.fixtures import (
     STAFF_CLIENT_SECRET,
     absolute,
     log_in_at_idp,
-    oidc_provider,  # noqa: F401 (fixture)
     with_query_param,
 )
 
 
 @pytest.fixture
-def staff_sso(settings, oidc_provider):  # noqa: F811
+def staff_sso(settings, oidc_provider):
     settings.STAFF_OIDC_ENABLED = True
     settings.OIDC_RP_CLIENT_ID = STAFF_CLIENT_ID
     settings.OIDC_RP_CLIENT_SECRET = STAFF_CLIENT_SECRET
@@ -98,7 +97,7 @@ def test_a_changed_state_is_refused(client, live_server, staff_sso):
 
 
 def test_staff_sso_is_off_without_configuration(
-    client, live_server, settings, oidc_provider  # noqa: F811
+    client, live_server, settings, oidc_provider
 ):
     settings.STAFF_OIDC_ENABLED = False
     settings.OIDC_RP_CLIENT_ID = STAFF_CLIENT_ID

@@ -14,11 +14,11 @@ from django.urls import resolve, reverse
 from accounts import sso_views
 from accounts.models import IdentityProvider, Role
 from accounts.sso import role_for_groups, verify_id_token
-from tests.idp.fixtures import ORG_CLIENT_ID, oidc_provider  # noqa: F401 (fixture)
+from tests.idp.fixtures import ORG_CLIENT_ID
 
 
 @pytest.fixture
-def openid_config(oidc_provider):  # noqa: F811
+def openid_config(oidc_provider):
     url = f"{oidc_provider.issuer}/.well-known/openid-configuration"
     return requests.get(url, timeout=10).json()
 

@@ -1,7 +1,7 @@
 """Pytest fixtures that run the test IdP (tests/idp/) as a separate process, and drive a sign-in.
 
-Import the fixtures into a test module (`from tests.idp.fixtures import oidc_provider`). The IdP
-is started once per session on a free loopback port, waited for with a timeout and always stopped.
+Loaded as a plugin by tests/conftest.py (`pytest_plugins`), so every module shares one IdP: it is
+started once per session on a free loopback port, waited for with a timeout and always stopped.
 """
 
 from __future__ import annotations
