@@ -265,10 +265,12 @@ def cluster_detail(request: HttpRequest, cluster_id: str) -> HttpResponse:
 def cluster_diagram(request: HttpRequest, cluster_id: str) -> HttpResponse:
     """The architecture diagram alone: refreshed by the page when the cluster's socket speaks."""
     cluster, _ = _cluster_for(request, cluster_id)
+    resources = list(cluster.resources.filter(deleted_at=None))
     return render(
         request,
         "clusters/detail.html#diagram",
-        {"cluster": cluster, "diagram": render_diagram(cluster)},
+        {"cluster": cluster, "resources": resources,
+         "diagram": render_diagram(cluster, resources=resources)},
     )
 
 

@@ -178,7 +178,10 @@ def stack() -> Iterator[Stack]:
             _stop(process)
         if drop_database is not None:
             drop_database()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if os.environ.get("HAPPA_KEEP_BROWSER_LOGS"):
+            print(f"\nbrowser stack logs kept in {workdir}")  # noqa: T201 (asked for)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -19,8 +19,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def catalog(settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = False  # the pages only enqueue; the engine is not under test
-    KubernetesReleaseFactory(version="1.31.4", is_default=True, images={})
+    # The pages only enqueue; the engine is not under test here.
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    KubernetesReleaseFactory(
+        version="1.31.4", is_default=True, images={"eu-central-1": "ami-12c6146b"}
+    )
     InstanceTypeFactory(name="m5.xlarge", vcpus=4, memory_mib=16384, is_recommended=True,
                         regions=["eu-central-1"])
     InstanceTypeFactory(name="m5.2xlarge", vcpus=8, memory_mib=32768, is_recommended=True,
@@ -72,6 +75,7 @@ def test_the_preview_shows_the_monthly_cost_and_the_aws_resources(client, member
     assert "a month" in html
     assert "vpc" in html and "nat_gateway" in html
     assert "eu-central-1a" in html and "eu-central-1b" in html
+    assert 'class="cost-lines"' in html
 
 
 def preview(client, **overrides) -> tuple[int, float]:

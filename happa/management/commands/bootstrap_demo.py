@@ -7,6 +7,7 @@ from django.db import transaction
 
 from accounts.audit import record_audit
 from accounts.models import Membership, Organization, Role, User
+from clusters import catalog
 
 DEMO_ORG = ("demo", "Demo Organization")
 DEMO_USER = ("demo@happa.test", "happa-demo")
@@ -48,6 +49,10 @@ class Command(BaseCommand):
             if created:
                 record_audit("organization.created", organization=org, target=org.slug)
             ensure_user(*OPS_USER, superuser=True)
+            # What launching needs on a fresh install: releases (with the sandbox's node image)
+            # and the catalog from the shipped table (the worker refreshes it from EC2 later).
+            catalog.seed_releases()
+            catalog.ensure_catalog()
         site = settings.SITE_URL
         self.stdout.write(
             self.style.SUCCESS("\nHappa is starting on the embedded defaults.\n")
