@@ -12,6 +12,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db import models
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -209,6 +210,8 @@ class IdentityProviderAdminForm(forms.ModelForm):
 @admin.register(IdentityProvider)
 class IdentityProviderAdmin(AuditedAdmin):
     form = IdentityProviderAdminForm
+    # Issuers are https in production; a bare host gets https, as Django 6 will do by default.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "organization", "issuer", "client_id", "updated_at"]
     list_select_related = ["organization"]
     search_fields = ["name", "organization__slug", "organization__name", "issuer"]

@@ -375,8 +375,15 @@ def default_release() -> KubernetesRelease | None:
 
 
 def node_image(release: KubernetesRelease, region: str) -> str | None:
-    """The AMI nodes of this release boot from in the region; None until ops set one."""
-    return (release.images or {}).get(region) or None
+    """The AMI nodes of this release boot from in the region; None until ops set one.
+
+    The sandbox AWS stands in moto's "amazon-eks-node-linux" image for a region without one, so
+    releases made before the sandbox images were set still launch there.
+    """
+    image = (release.images or {}).get(region)
+    if image:
+        return image
+    return SANDBOX_NODE_IMAGE if is_sandbox() else None
 
 
 def seed_releases() -> list[KubernetesRelease]:

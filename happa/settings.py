@@ -168,7 +168,9 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            # redis-py 8 times a read out after 5 s by default, exactly channels-redis' BZPOPMIN
+            # wait: an idle socket's receive would fail every 5 s. Reads may take longer here.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
             # Members of dead processes would otherwise linger for a day and slow every broadcast.
             "group_expiry": 300,
             "capacity": 200,
@@ -213,6 +215,7 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = env_str("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Happa] "
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
 ACCOUNT_ADAPTER = "accounts.sso.AccountAdapter"

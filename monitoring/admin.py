@@ -1,4 +1,4 @@
-"""The ops panel's view of monitoring: alerts, silences, channels, deliveries and cross-org health."""
+"""The ops panel's monitoring: alerts, silences, channels, deliveries and cross-org health."""
 
 from __future__ import annotations
 

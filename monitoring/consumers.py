@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs
@@ -32,6 +33,19 @@ CLOSE_TRY_AGAIN = 1011
 # channels-redis forgets group members after `group_expiry` (300 s in settings, so members of dead
 # processes go quickly); a live socket re-adds itself well before that.
 GROUP_REFRESH_SECONDS = 120
+
+# redis-py's asyncio pool holds at most 100 connections and fails (not waits) beyond that: a burst
+# of sockets opening or closing at once in one process must queue for Redis instead of failing.
+REDIS_CONCURRENCY = 50
+_redis_slots: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def redis_slot() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    slot = _redis_slots.get(loop)
+    if slot is None:
+        slot = _redis_slots[loop] = asyncio.Semaphore(REDIS_CONCURRENCY)
+    return slot
 
 
 class FragmentCache:
@@ -89,6 +103,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.groups_joined = []
         self.sent_ids: deque[int] = deque(maxlen=2048)
         self.refresher: asyncio.Task | None = None
+        self.is_counted = False
         after = parse_after(self.scope.get("query_string", b""))
         if after is None:
             await self.close(code=CLOSE_BAD_REQUEST)
@@ -98,37 +113,44 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_NOT_FOUND)
             return
         try:
-            for group in self.groups_to_join():
-                await self.channel_layer.group_add(group, self.channel_name)
-                self.groups_joined.append(group)
+            async with redis_slot():
+                for group in self.groups_to_join():
+                    await self.channel_layer.group_add(group, self.channel_name)
+                    self.groups_joined.append(group)
+                await metrics.connection_opened()
+                self.is_counted = True
         except Exception:  # noqa: BLE001 - Redis down: refuse; the page retries and replays
             log.warning("channel layer unavailable; refusing socket", exc_info=True)
             await self.close(code=CLOSE_TRY_AGAIN)
             return
         await self.accept()
-        await metrics.connection_opened()
         self.refresher = asyncio.get_running_loop().create_task(self.refresh_groups())
         await self.replay(after)
 
     async def disconnect(self, code: int) -> None:
         if self.refresher is not None:
             self.refresher.cancel()
-            await metrics.connection_closed()
-        for group in self.groups_joined:
-            try:
-                await self.channel_layer.group_discard(group, self.channel_name)
-            except Exception:  # noqa: BLE001 - group_expiry removes it if Redis is down now
-                log.warning("could not leave %s", group, exc_info=True)
+        if not self.groups_joined:
+            return
+        async with redis_slot():
+            for group in self.groups_joined:
+                try:
+                    await self.channel_layer.group_discard(group, self.channel_name)
+                except Exception:  # noqa: BLE001 - group_expiry removes it if Redis is down now
+                    log.warning("could not leave %s", group, exc_info=True)
+            if self.is_counted:
+                await metrics.connection_closed()
         self.groups_joined = []
 
     async def refresh_groups(self) -> None:
         while True:
             await asyncio.sleep(GROUP_REFRESH_SECONDS)
-            for group in self.groups_joined:
-                try:
-                    await self.channel_layer.group_add(group, self.channel_name)
-                except Exception:  # noqa: BLE001 - try again next round
-                    log.warning("could not refresh %s", group, exc_info=True)
+            async with redis_slot():
+                for group in self.groups_joined:
+                    try:
+                        await self.channel_layer.group_add(group, self.channel_name)
+                    except Exception:  # noqa: BLE001 - try again next round
+                        log.warning("could not refresh %s", group, exc_info=True)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """The page only listens; anything it sends is ignored."""

@@ -35,7 +35,7 @@ def _client() -> aioredis.Redis:
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None:
-        client = aioredis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+        client = aioredis.from_url(settings.REDIS_URL, socket_connect_timeout=5)
         _clients[loop] = client
     return client
 
@@ -173,6 +173,7 @@ def render_metrics() -> str:
     name = "happa_provisioning_step_duration_seconds"
     out.lines.append(f"# HELP {name} Time provisioning steps took (last 24 h).")
     out.lines.append(f"# TYPE {name} summary")
-    out.samples(name + "_sum", [({"step": s}, round(t, 3)) for s, (t, _) in sorted(durations.items())])
-    out.samples(name + "_count", [({"step": s}, c) for s, (_, c) in sorted(durations.items())])
+    steps = sorted(durations.items())
+    out.samples(name + "_sum", [({"step": step}, round(total, 3)) for step, (total, _) in steps])
+    out.samples(name + "_count", [({"step": step}, count) for step, (_, count) in steps])
     return out.text()

@@ -1,4 +1,4 @@
-"""Alerts, silences, the per-cluster Alertmanager receiver token, notification channels, deliveries."""
+"""Alerts, silences, per-cluster Alertmanager receiver tokens, notification channels, deliveries."""
 
 from __future__ import annotations
 
@@ -149,7 +149,7 @@ def hash_token(token: str) -> str:
 class ClusterAlertReceiver(models.Model):
     """The bearer token a guest cluster's Alertmanager presents; only its hash is stored."""
 
-    TOKEN_PREFIX = "hpa_am_"
+    TOKEN_PREFIX = "hpa_am_"  # noqa: S105 - a public prefix that tells the token apart, not a secret
 
     cluster = models.OneToOneField(Cluster, models.CASCADE, related_name="alert_receiver")
     token_hash = models.CharField(max_length=64, unique=True)

@@ -111,7 +111,8 @@ def _send_email(channel: NotificationChannel, payload: dict) -> None:
     else:
         alert = payload["alert"]
         state = "FIRING" if alert["status"] == Alert.Status.FIRING else "RESOLVED"
-        subject = f"[Happa] {state} {alert['severity']}: {alert['summary']} ({payload['cluster']['name']})"
+        cluster_name = payload["cluster"]["name"]
+        subject = f"[Happa] {state} {alert['severity']}: {alert['summary']} ({cluster_name})"
         body = (
             f"{alert['summary']}\n\n{alert['description']}\n\n"
             f"Cluster: {payload['cluster']['name']} ({payload['cluster']['id']})\n"

@@ -72,7 +72,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 
 
 def _alert_for_change(request: HttpRequest, alert_id: int) -> Alert:
-    """The alert if the user's org owns it (else 404) and their role may change things (else 403)."""
+    """The alert if the user's org owns it (else 404) and their role may change it (else 403)."""
     alert = get_object_or_404(
         Alert.objects.visible_to(request.user).select_related("cluster"), pk=alert_id
     )
@@ -112,9 +112,8 @@ def silence(request: HttpRequest, alert_id: int) -> HttpResponse:
     )
     record_audit("alert.silenced", organization=alert.organization, request=request,
                  target=created, matchers=created.matchers, until=created.ends_at.isoformat())
-    messages.success(
-        request, f"Silenced alerts matching {created.matchers} until {created.ends_at:%Y-%m-%d %H:%M} UTC."
-    )
+    until = f"{created.ends_at:%Y-%m-%d %H:%M} UTC"
+    messages.success(request, f"Silenced alerts matching {created.matchers} until {until}.")
     return redirect(_back_to_alerts(request))
 
 

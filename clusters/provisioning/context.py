@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 
+from clusters import catalog
 from clusters.models import Cluster, ResourceRecord
 from clusters.provisioning import aws, ledger
 
@@ -81,7 +82,7 @@ class StepContext:
     def image_id(self) -> str:
         from clusters.provisioning.errors import ProvisioningFailed
 
-        image = (self.cluster.release.images or {}).get(self.cluster.region)
+        image = catalog.node_image(self.cluster.release, self.cluster.region)
         if not image:
             raise ProvisioningFailed(
                 f"Kubernetes {self.cluster.release.version} has no node image for region "

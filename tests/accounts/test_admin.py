@@ -235,3 +235,21 @@ def test_the_panel_validates_ssh_networks_like_the_settings_page(ops_client, org
     assert "did you mean 10.0.0.0/8" in response.content.decode()
     organization.refresh_from_db()
     assert organization.allowed_ssh_cidrs == []
+
+
+def test_adding_a_member_inline_on_the_organization_page_is_audited(ops_client, organization):
+    newcomer = UserFactory(email="inline@acme.test")
+    response = ops_client.post(
+        reverse("admin:accounts_organization_change", args=[organization.pk]),
+        {
+            "name": "Acme", "slug": "acme", "max_clusters": "10", "max_nodes": "100",
+            "allowed_ssh_cidrs": "", "ssh_public_key": "", "aws_role_arn": "",
+            "aws_external_id": "", "memberships-TOTAL_FORMS": "1",
+            "memberships-INITIAL_FORMS": "0", "memberships-0-user": str(newcomer.pk),
+            "memberships-0-role": "viewer",
+        },
+    )
+    assert response.status_code == 302
+    assert Membership.objects.get(user=newcomer, organization=organization).role == Role.VIEWER
+    entry = AuditLogEntry.objects.get(action="admin.organization.changed")
+    assert entry.details["changes"][0]["added"]["name"] == "membership"

@@ -203,3 +203,27 @@ def test_open_invitations_are_listed_for_admins(client, owner, invitation, organ
     content = client.get(f"/orgs/{organization.slug}/members/").content.decode()
     assert "new@example.test" in content
     assert f"/invitations/{invitation.pk}/revoke/" in content
+
+
+def test_accepting_while_already_a_member_keeps_the_current_role(
+    client, owner, member, organization
+):
+    invitation = Invitation.objects.create(
+        organization=organization, email="member@acme.test", role=Role.ADMIN
+    )
+    client.force_login(member)
+    assert client.post(invitation.get_absolute_url()).status_code == 302
+    assert Membership.objects.get(user=member, organization=organization).role == Role.MEMBER
+    invitation.refresh_from_db()
+    assert invitation.accepted_at is not None
+
+
+def test_an_email_link_points_at_the_configured_site_url(
+    client, owner, organization, mailoutbox, django_capture_on_commit_callbacks, settings
+):
+    settings.SITE_URL = "https://happa.example.com"
+    client.force_login(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        invite(client, organization)
+    token = Invitation.objects.get().token
+    assert f"https://happa.example.com/orgs/invitations/{token}/" in mailoutbox[0].body

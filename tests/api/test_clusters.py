@@ -3,6 +3,7 @@
 import pytest
 
 from api.models import IdempotencyKey
+from clusters.catalog import SANDBOX_NODE_IMAGE
 from clusters.models import Cluster, NodePool
 from tests.factories import (
     ClusterFactory,
@@ -23,7 +24,9 @@ BODY = {
 
 @pytest.fixture(autouse=True)
 def catalog(db):
-    KubernetesReleaseFactory(version="1.31.4", is_default=True, images={})
+    KubernetesReleaseFactory(
+        version="1.31.4", is_default=True, images={"eu-central-1": SANDBOX_NODE_IMAGE}
+    )
     InstanceTypeFactory(name="m5.xlarge")
 
 

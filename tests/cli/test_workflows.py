@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 
 from clusters.events import record_event
+from clusters.catalog import SANDBOX_NODE_IMAGE
 from clusters.models import Cluster, NodePool
 from tests.factories import (
     ClusterFactory,
@@ -23,7 +24,9 @@ from tests.factories import (
 
 @pytest.fixture(autouse=True)
 def catalog(transactional_db):
-    KubernetesReleaseFactory(version="1.31.4", is_default=True, images={})
+    KubernetesReleaseFactory(
+        version="1.31.4", is_default=True, images={"eu-central-1": SANDBOX_NODE_IMAGE}
+    )
     InstanceTypeFactory(name="m5.xlarge")
     InstanceTypeFactory(name="m5.2xlarge", vcpus=8, memory_mib=32768)
 

@@ -193,3 +193,11 @@ def test_the_beat_schedule_runs_the_stuck_cluster_check_every_minute():
     entries = {e["task"]: e["schedule"] for e in app.conf.beat_schedule.values()}
     assert entries["clusters.tasks.reconcile_stuck_clusters"] == 60.0
     assert reconcile_stuck_clusters.name == "clusters.tasks.reconcile_stuck_clusters"
+
+
+def test_an_instance_type_aws_does_not_know_fails_the_cluster_at_the_node_pool_step():
+    cluster = make_cluster(pools=[("default", "x9.giant", 1, 1, 1)])
+    cluster = reconcile_until_settled(cluster.id)
+    assert cluster.status == Cluster.Status.FAILED
+    assert cluster.status_reason.startswith("Step 'ensure_node_pools' failed: AWS said Invalid")
+    assert "x9.giant" in cluster.status_reason

@@ -167,7 +167,8 @@ def test_a_member_rotates_the_token_in_the_ui_and_sees_it_once(client, member, c
     response = client.post(reverse("monitoring:rotate_receiver_token", args=[cluster.id]))
 
     body = response.content.decode()
-    token = body.split('id="receiver-token" class="mono" readonly size="60" value="')[1].split('"')[0]
+    field = 'id="receiver-token" class="mono" readonly size="60" value="'
+    token = body.split(field)[1].split('"')[0]
     assert ClusterAlertReceiver.objects.get(cluster=cluster).accepts(token)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 
@@ -10,12 +11,15 @@ import redis
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import override_settings
 
-from clusters.events import cluster_group, record_event
+from clusters.events import cluster_group, organization_group, record_event
 from clusters.models import Cluster, Event
 from monitoring.metrics import websocket_connections
+from monitoring.routing import websocket_urlpatterns
 from tests.factories import ClusterFactory, NodePoolFactory
 from tests.monitoring.live import ANONYMOUS, communicator, session_headers
 
@@ -263,3 +267,44 @@ def test_open_sockets_are_counted_for_the_metrics_gauge(organization, member):
         return while_open, await database_sync_to_async(websocket_connections)()
 
     assert async_to_sync(scenario)() == (before + 1, before)
+
+
+def test_a_thousand_sockets_closing_together_leave_no_stale_group_members(organization, member):
+    app = URLRouter(websocket_urlpatterns)  # the consumer itself; the session was tested above
+    group_key = get_channel_layer()._group_key(organization_group(organization.id))
+    store = redis.Redis.from_url(settings.REDIS_URL)
+
+    async def scenario() -> tuple[int, int]:
+        sockets = []
+        for _ in range(1000):
+            socket = WebsocketCommunicator(app, f"/ws/organizations/{organization.id}/")
+            socket.scope["user"] = member
+            sockets.append(socket)
+        for start in range(0, len(sockets), 100):  # they open over time, in bursts of 100
+            results = await asyncio.gather(
+                *(s.connect(timeout=60) for s in sockets[start : start + 100])
+            )
+            assert all(connected for connected, _ in results)
+        while_open = store.zcard(group_key)
+        await asyncio.gather(*(s.disconnect(timeout=60) for s in sockets))
+        return while_open, store.zcard(group_key)
+
+    assert async_to_sync(scenario)() == (1000, 0)
+
+
+def test_an_idle_socket_still_receives_events_after_the_redis_read_timeout(organization, member):
+    # channels-redis waits up to 5 s per BZPOPMIN; redis-py 8 times reads out after 5 s by default.
+    cluster = ClusterFactory(organization=organization)
+    headers = session_headers(member)
+
+    async def scenario() -> str:
+        socket = communicator(f"/ws/clusters/{cluster.id}/", headers)
+        connected, _ = await socket.connect(timeout=TIMEOUT)
+        assert connected
+        await asyncio.sleep(12)
+        await database_sync_to_async(record_event)(cluster, "after a quiet while")
+        html = await socket.receive_from(timeout=TIMEOUT)
+        await socket.disconnect()
+        return html
+
+    assert "after a quiet while" in async_to_sync(scenario)()

@@ -1,8 +1,8 @@
 """Make a new Alertmanager receiver token for a cluster and print it (shown once)."""
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
-from django.conf import settings
 
 from accounts.audit import record_audit
 from clusters.models import Cluster
