@@ -115,20 +115,20 @@ def test_a_permanent_aws_error_fails_the_cluster_with_a_message_the_user_underst
     assert aws_inventory(cluster.id)["vpc"] == []
 
 
-def test_a_failed_cluster_is_left_alone_until_retried():
+def test_a_failed_cluster_is_left_alone_until_retried(missing_node_image):
     cluster = make_cluster()
-    KubernetesRelease.objects.filter(pk=cluster.release_id).update(images={})
+    KubernetesRelease.objects.filter(pk=cluster.release_id).update(images=missing_node_image)
     cluster = reconcile_until_settled(cluster.id)
     assert cluster.status == Cluster.Status.FAILED
-    assert "no node image for region eu-central-1" in cluster.status_reason
+    assert "ami-0000000000000dead" in cluster.status_reason
     events = Event.objects.filter(cluster=cluster).count()
     assert engine.reconcile(cluster.id).retry_in is None
     assert Event.objects.filter(cluster=cluster).count() == events
 
 
-def test_retry_from_failed_resumes_and_creates_nothing_twice():
+def test_retry_from_failed_resumes_and_creates_nothing_twice(missing_node_image):
     cluster = make_cluster()
-    KubernetesRelease.objects.filter(pk=cluster.release_id).update(images={})
+    KubernetesRelease.objects.filter(pk=cluster.release_id).update(images=missing_node_image)
     cluster = reconcile_until_settled(cluster.id)
     assert cluster.status == Cluster.Status.FAILED
     KubernetesRelease.objects.filter(pk=cluster.release_id).update(

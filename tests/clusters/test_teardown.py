@@ -66,10 +66,10 @@ def test_deleting_a_cluster_leaves_the_other_clusters_resources_alone():
     assert_exactly_planned(keep)
 
 
-def test_deleting_a_cluster_that_failed_half_way_removes_what_was_made():
+def test_deleting_a_cluster_that_failed_half_way_removes_what_was_made(missing_node_image):
     cluster = make_cluster()
-    # No node image for the region: provisioning fails at the bastions, after the network.
-    KubernetesRelease.objects.filter(pk=cluster.release_id).update(images={})
+    # A node image AWS does not have: provisioning fails at the bastions, after the network.
+    KubernetesRelease.objects.filter(pk=cluster.release_id).update(images=missing_node_image)
     cluster = reconcile_until_settled(cluster.id)
     assert cluster.status == Cluster.Status.FAILED
     assert aws_inventory(cluster.id)["vpc"] == [f"{cluster.id}-vpc"]
