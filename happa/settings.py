@@ -334,6 +334,9 @@ LOGGING = {
 HEALTH_POLL_SECONDS = env_int("HEALTH_POLL_SECONDS", 60)
 # /metrics answers a Prometheus presenting `Authorization: Bearer <METRICS_TOKEN>` (or ops staff).
 METRICS_TOKEN = env_str("METRICS_TOKEN")
+
+# The API (api/): requests per minute per token before 429.
+HAPPA_API_RATE_PER_MINUTE = env_int("HAPPA_API_RATE_PER_MINUTE", 600)
 CELERY_BEAT_SCHEDULE.update(
     {
         "monitoring-poll-cluster-health": {
