@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -311,14 +312,22 @@ def hourly_price(instance_type: InstanceType, region: str) -> Decimal | None:
     return instance_type.hourly_price_usd
 
 
-def price_of(name: str, region: str) -> Decimal:
-    """Hourly price of a type by name (catalog, else table); 0 when unknown anywhere."""
-    row = InstanceType.objects.filter(name=name).first()
+def price_of(name: str, region: str, rows: dict[str, InstanceType] | None = None) -> Decimal:
+    """Hourly price of a type by name (catalog, else table); 0 when unknown anywhere.
+
+    `rows` are catalog rows by name loaded beforehand, for pages that price many clusters."""
+    row = rows.get(name) if rows is not None else InstanceType.objects.filter(name=name).first()
     if row is not None:
         price = hourly_price(row, region)
         if price is not None:
             return price
     return table_price(name, region) or Decimal("0")
+
+
+def price_lookup() -> Callable[[str, str], Decimal]:
+    """`price_of` over the whole catalog loaded once: one query however many clusters it prices."""
+    rows = {row.name: row for row in InstanceType.objects.all()}
+    return lambda name, region: price_of(name, region, rows)
 
 
 def _offered(row: InstanceType, region: str) -> OfferedType:

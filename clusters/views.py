@@ -8,8 +8,6 @@ used for the first render and for htmx swaps alike.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -20,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import membership_for
 from accounts.models import Membership
-from clusters import operations
+from clusters import catalog, operations
 from clusters.diagram import render_diagram
 from clusters.forms import (
     AddPoolForm,
@@ -30,8 +28,8 @@ from clusters.forms import (
     ScalePoolForm,
     apply_invalid_request,
 )
-from clusters.models import Cluster, Event, InstanceType, NodePool
-from clusters.provisioning.plan import HOURS_PER_MONTH, plan_cluster
+from clusters.models import Cluster, Event, NodePool
+from clusters.provisioning.plan import monthly_cost_of, plan_cluster
 from clusters.specs import InvalidRequest
 
 PAGE_SIZE = 25
@@ -71,26 +69,6 @@ def _live_pools() -> Prefetch:
     )
 
 
-def _hourly_prices() -> dict[str, Decimal]:
-    return {
-        name: price
-        for name, price in InstanceType.objects.exclude(hourly_price_usd=None).values_list(
-            "name", "hourly_price_usd"
-        )
-    }
-
-
-def _node_cost(pools: list[NodePool], prices: dict[str, Decimal]) -> Decimal | None:
-    """Monthly on-demand cost of the workers the pools want; None when a price is unknown."""
-    total = Decimal("0")
-    for pool in pools:
-        price = prices.get(pool.instance_type)
-        if price is None:
-            return None
-        total += price * pool.desired_size
-    return (total * HOURS_PER_MONTH).quantize(Decimal("1"))
-
-
 def _last_event_id(**filters) -> int:  # noqa: ANN003
     return Event.objects.filter(**filters).order_by("-id").values_list("id", flat=True).first() or 0
 
@@ -122,11 +100,11 @@ def cluster_list(request: HttpRequest) -> HttpResponse:
         .annotate(firing_alerts=Count("alerts", filter=Q(alerts__status="firing")))
         .prefetch_related(_live_pools())[start : start + PAGE_SIZE]
     )
-    prices = _hourly_prices() if rows else {}
+    price = catalog.price_lookup()
     for cluster in rows:
         cluster.node_count = sum(pool.desired_size for pool in cluster.live_pools)
         cluster.instance_types = sorted({p.instance_type for p in cluster.live_pools})
-        cluster.monthly_cost = _node_cost(cluster.live_pools, prices)
+        cluster.monthly_cost = monthly_cost_of(cluster, cluster.live_pools, price)
         cluster.kubeconfig_url = KUBECONFIG_URL.format(id=cluster.id)
     query = {k: v for k, v in params.items() if k != "page" and v and v != "newest"}
     template = "clusters/list.html#table" if request.htmx else "clusters/list.html"
@@ -242,7 +220,7 @@ def _detail_context(
         "pools": pools,
         "desired_nodes": sum(p.desired_size for p in pools),
         "alerts": list(cluster.alerts.firing().order_by("severity", "-starts_at")[:20]),
-        "monthly_cost": _node_cost(pools, _hourly_prices()),
+        "monthly_cost": monthly_cost_of(cluster, pools),
         "events": events,
         "last_event_id": events[-1].id if events else 0,
         "resources": resources,

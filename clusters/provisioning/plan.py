@@ -8,6 +8,7 @@ with the Name tag it will carry; the `*_name` helpers below are the one home of 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -15,7 +16,7 @@ from django.conf import settings
 
 from accounts.models import Organization
 from clusters import catalog, rules
-from clusters.models import Cluster
+from clusters.models import Cluster, NodePool
 from clusters.provisioning.network import (
     INGRESS_HTTP_NODE_PORT,
     INGRESS_HTTPS_NODE_PORT,
@@ -132,6 +133,18 @@ def plan_cluster(
                       cidr)
 
 
+def monthly_cost_of(cluster: Cluster, pools: list[NodePool],
+                    price: Callable[[str, str], Decimal] = catalog.price_of) -> Decimal:
+    """The running cluster's estimate, by the same formula as its plan (pools given by the caller,
+    so a list page can prefetch them)."""
+    shapes = [PoolShape(p.name, p.instance_type, p.min_size, p.max_size, p.desired_size)
+              for p in pools]
+    lines = cost_lines(cluster.region, len(cluster.availability_zones), cluster.master_count,
+                       shapes, price)
+    hourly = sum((line.hourly_usd for line in lines), Decimal("0"))
+    return (hourly * HOURS_PER_MONTH).quantize(Decimal("0.01"))
+
+
 def plan_for(cluster: Cluster) -> ClusterPlan:
     """The plan of an existing cluster, from its rows (no validation): its live node pools."""
     pools = [
@@ -207,19 +220,21 @@ def build_plan(cluster_id: str, region: str, zones: list[str], master_count: int
     return plan
 
 
-def cost_lines(region: str, zone_count: int, master_count: int, pools: list[PoolShape]
-               ) -> list[CostLine]:
+def cost_lines(region: str, zone_count: int, master_count: int, pools: list[PoolShape],
+               price: Callable[[str, str], Decimal] = catalog.price_of) -> list[CostLine]:
+    """What the cluster costs an hour, item by item. `price(type, region)` prices an instance
+    type: the catalog by default; list pages pass prices they loaded once for all rows."""
     nat = NAT_GATEWAY_HOURLY.get(region, NAT_GATEWAY_HOURLY[FALLBACK_REGION])
     lb = LOAD_BALANCER_HOURLY.get(region, LOAD_BALANCER_HOURLY[FALLBACK_REGION])
     lines = [
         CostLine(f"master ({catalog.master_instance_type()})", master_count,
-                 catalog.price_of(catalog.master_instance_type(), region)),
+                 price(catalog.master_instance_type(), region)),
         CostLine(f"bastion ({catalog.bastion_instance_type()})", zone_count,
-                 catalog.price_of(catalog.bastion_instance_type(), region)),
+                 price(catalog.bastion_instance_type(), region)),
     ]
     lines += [
         CostLine(f"pool {pool.name} ({pool.instance_type})", pool.desired_size,
-                 catalog.price_of(pool.instance_type, region))
+                 price(pool.instance_type, region))
         for pool in pools
     ]
     lines += [

@@ -1,10 +1,12 @@
 """The cluster list page: the current organization's live clusters, searchable and paged."""
 
 import pytest
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.urls import reverse
 
 from accounts.models import Role
 from clusters.models import Cluster
+from clusters.provisioning.plan import plan_for
 from tests.conftest import member_of
 from tests.factories import ClusterFactory, InstanceTypeFactory, NodePoolFactory
 
@@ -37,7 +39,8 @@ def test_list_shows_the_organizations_clusters_with_their_figures(client, member
     assert "payments" in html
     assert f'id="cluster-{cluster.id}-row-status"' in html
     assert "m5.xlarge" in html
-    assert "$504" in html  # 3 × 0.23 $/h × 730 h
+    # The same estimate as the cluster's plan: workers, masters, bastions, NAT gateways, LBs.
+    assert f"${intcomma(plan_for(cluster).monthly_cost_usd)}" in html
     assert f"/api/v1/clusters/{cluster.id}/kubeconfig" in html
 
 
