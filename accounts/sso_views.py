@@ -17,8 +17,8 @@ from accounts.models import IdentityProvider, Membership
 from accounts.sso import (
     OrganizationOIDCAdapter,
     delete_identity_provider,
-    idp_unreachable_response,
     identity_provider_for,
+    idp_unreachable_response,
     save_identity_provider,
 )
 from accounts.sso_forms import IdentityProviderForm

@@ -8,7 +8,6 @@ on the page). Everything else — quota, catalog policy, names already taken —
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 from django import forms
 

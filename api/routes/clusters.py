@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from ninja import Path, Query, Router, Schema, Status
 from ninja import Field as F
+from ninja import Path, Query, Router, Schema, Status
 
 from accounts.audit import record_audit
 from api.access import caller_of, clusters_of, get_cluster, get_pool, require_change

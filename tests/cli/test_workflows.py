@@ -11,8 +11,8 @@ import time
 import pytest
 from django.db import connection
 
-from clusters.events import record_event
 from clusters.catalog import SANDBOX_NODE_IMAGE
+from clusters.events import record_event
 from clusters.models import Cluster, NodePool
 from tests.factories import (
     ClusterFactory,

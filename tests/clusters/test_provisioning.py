@@ -5,11 +5,11 @@ from tests.clusters.engine_helpers import (
     assert_exactly_planned,
     client,
     live_instances,
-    name_of,
-    tag_filter,
     make_cluster,
+    name_of,
     reconcile_until_settled,
     sandbox,  # noqa: F401 - fixture
+    tag_filter,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sandbox")]
