@@ -32,8 +32,9 @@ class RejectNulCharactersMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if carries_nul(request):
             if request.path.startswith("/api/"):
+                # 422, like every other input the API refuses (documented on each operation).
                 return JsonResponse(
-                    {"error": "invalid", "message": NUL_MESSAGE, "fields": {}}, status=400
+                    {"error": "invalid", "message": NUL_MESSAGE, "fields": {}}, status=422
                 )
             return HttpResponseBadRequest(NUL_MESSAGE)
         return self.get_response(request)
