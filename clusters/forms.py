@@ -57,7 +57,19 @@ class InstanceTypeField(forms.ChoiceField):
         self.choices = [(t.name, instance_type_label(t)) for t in offered]
 
 
-class CreateClusterForm(forms.Form):
+class PoolSizeRangeMixin:
+    """Forms with min_size and max_size: the maximum may not be below the minimum (the domain
+    rules say so too; this puts the message beside the field before the plan is asked)."""
+
+    def clean(self) -> dict:
+        data = super().clean()
+        low, high = data.get("min_size"), data.get("max_size")
+        if low is not None and high is not None and low > high:
+            self.add_error("max_size", "Must be at least the minimum.")
+        return data
+
+
+class CreateClusterForm(PoolSizeRangeMixin, forms.Form):
     name = forms.CharField(
         max_length=100,
         min_length=3,
@@ -108,13 +120,6 @@ class CreateClusterForm(forms.Form):
             "selected_is_other": any(name == selected for name, _ in other),
         }
 
-    def clean(self) -> dict:
-        data = super().clean()
-        low, high = data.get("min_size"), data.get("max_size")
-        if low is not None and high is not None and low > high:
-            self.add_error("max_size", "Must be at least the minimum.")
-        return data
-
     def to_spec(self) -> ClusterSpec:
         data = self.cleaned_data
         return ClusterSpec(
@@ -133,7 +138,7 @@ class CreateClusterForm(forms.Form):
         )
 
 
-class ScalePoolForm(forms.Form):
+class ScalePoolForm(PoolSizeRangeMixin, forms.Form):
     """Scale a pool or change its instance type; below the safe size it asks for a confirmation."""
 
     min_size = forms.IntegerField(label="Minimum workers", min_value=0)
@@ -165,9 +170,7 @@ class ScalePoolForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
-        low, high = data.get("min_size"), data.get("max_size")
-        if low is not None and high is not None and low > high:
-            self.add_error("max_size", "Must be at least the minimum.")
+        low = data.get("min_size")
         if low is not None and low < SAFE_WORKER_COUNT and not data.get("confirm_small"):
             self.add_error(
                 "confirm_small",
@@ -185,7 +188,7 @@ class ScalePoolForm(forms.Form):
         }
 
 
-class AddPoolForm(forms.Form):
+class AddPoolForm(PoolSizeRangeMixin, forms.Form):
     name = forms.SlugField(max_length=30, help_text="Lowercase letters, digits and dashes.")
     instance_type = forms.ChoiceField()
     min_size = forms.IntegerField(label="Minimum workers", min_value=0, initial=3)
@@ -199,13 +202,6 @@ class AddPoolForm(forms.Form):
         names = [t.name for t in types]
         if DEFAULT_INSTANCE_TYPE in names:
             self.fields["instance_type"].initial = DEFAULT_INSTANCE_TYPE
-
-    def clean(self) -> dict:
-        data = super().clean()
-        low, high = data.get("min_size"), data.get("max_size")
-        if low is not None and high is not None and low > high:
-            self.add_error("max_size", "Must be at least the minimum.")
-        return data
 
     def to_spec(self) -> NodePoolSpec:
         data = self.cleaned_data
