@@ -163,7 +163,10 @@ def raw_create(index: int, endpoint: str) -> int:
     ec2, iam, kms, elbv2 = c("ec2"), c("iam"), c("kms"), c("elbv2")
     autoscaling, route53, cloudwatch = c("autoscaling"), c("route53"), c("cloudwatch")
     cid = f"raw{index:02d}"
-    tags = [{"Key": "happa.io/cluster", "Value": cid}, {"Key": "happa.io/organization", "Value": "b"}]
+    tags = [
+        {"Key": "happa.io/cluster", "Value": cid},
+        {"Key": "happa.io/organization", "Value": "b"},
+    ]
 
     def spec(kind: str, name: str) -> list[dict]:
         return [{"ResourceType": kind, "Tags": [*tags, {"Key": "Name", "Value": name}]}]
@@ -175,19 +178,23 @@ def raw_create(index: int, endpoint: str) -> int:
 
     cidr = ipaddress.ip_network(f"10.{index % 250}.0.0/16")
     blocks = list(cidr.subnets(new_prefix=20))
-    vpc = call(ec2.create_vpc, CidrBlock=str(cidr), TagSpecifications=spec("vpc", cid))["Vpc"]["VpcId"]
+    vpc = call(ec2.create_vpc, CidrBlock=str(cidr), TagSpecifications=spec("vpc", cid))[
+        "Vpc"]["VpcId"]
     igw = call(ec2.create_internet_gateway, TagSpecifications=spec("internet-gateway", cid))[
         "InternetGateway"]["InternetGatewayId"]
     call(ec2.attach_internet_gateway, InternetGatewayId=igw, VpcId=vpc)
     public, private, nats = [], [], []
     for i, az in enumerate(AZS):
         public.append(call(ec2.create_subnet, VpcId=vpc, CidrBlock=str(blocks[i]),
-                           AvailabilityZone=az, TagSpecifications=spec("subnet", az))["Subnet"]["SubnetId"])
+                           AvailabilityZone=az,
+                           TagSpecifications=spec("subnet", az))["Subnet"]["SubnetId"])
         private.append(call(ec2.create_subnet, VpcId=vpc, CidrBlock=str(blocks[8 + i]),
-                            AvailabilityZone=az, TagSpecifications=spec("subnet", az))["Subnet"]["SubnetId"])
+                            AvailabilityZone=az,
+                            TagSpecifications=spec("subnet", az))["Subnet"]["SubnetId"])
     for i, az in enumerate(AZS):
         eip = call(ec2.allocate_address, Domain="vpc", TagSpecifications=spec("elastic-ip", az))
-        nats.append(call(ec2.create_nat_gateway, SubnetId=public[i], AllocationId=eip["AllocationId"],
+        nats.append(call(ec2.create_nat_gateway, SubnetId=public[i],
+                         AllocationId=eip["AllocationId"],
                          TagSpecifications=spec("natgateway", az))["NatGateway"]["NatGatewayId"])
     call(ec2.describe_nat_gateways, NatGatewayIds=nats)
     table = call(ec2.create_route_table, VpcId=vpc, TagSpecifications=spec("route-table", "p"))[
@@ -196,9 +203,10 @@ def raw_create(index: int, endpoint: str) -> int:
     for subnet in public:
         call(ec2.associate_route_table, RouteTableId=table, SubnetId=subnet)
     for i, _az in enumerate(AZS):
-        table = call(ec2.create_route_table, VpcId=vpc, TagSpecifications=spec("route-table", "q"))[
-            "RouteTable"]["RouteTableId"]
-        call(ec2.create_route, RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nats[i])
+        table = call(ec2.create_route_table, VpcId=vpc,
+                     TagSpecifications=spec("route-table", "q"))["RouteTable"]["RouteTableId"]
+        call(ec2.create_route, RouteTableId=table, DestinationCidrBlock="0.0.0.0/0",
+             NatGatewayId=nats[i])
         call(ec2.associate_route_table, RouteTableId=table, SubnetId=private[i])
     groups = {}
     for role in ("bastion", "api-lb", "ingress-lb", "master", "worker"):
@@ -216,29 +224,34 @@ def raw_create(index: int, endpoint: str) -> int:
     profiles = {}
     for role in ("master", "worker", "bastion"):
         name = f"{cid}-{role}"
-        call(iam.create_role, RoleName=name, Path=f"/happa/{cid}/", AssumeRolePolicyDocument=json.dumps(
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
-                "Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}), Tags=tags)
+        call(iam.create_role, RoleName=name, Path=f"/happa/{cid}/",
+             AssumeRolePolicyDocument=json.dumps(
+                 {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+                     "Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+             Tags=tags)
         call(iam.put_role_policy, RoleName=name, PolicyName=name, PolicyDocument=json.dumps(
             {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [
                 "ec2:DescribeTags"], "Resource": "*"}]}))
         profiles[role] = call(iam.create_instance_profile, InstanceProfileName=name,
                               Path=f"/happa/{cid}/")["InstanceProfile"]["Arn"]
         call(iam.add_role_to_instance_profile, InstanceProfileName=name, RoleName=name)
-    key = call(kms.create_key, Tags=[{"TagKey": "happa.io/cluster", "TagValue": cid}])["KeyMetadata"]["Arn"]
+    key = call(kms.create_key, Tags=[{"TagKey": "happa.io/cluster", "TagValue": cid}])[
+        "KeyMetadata"]["Arn"]
     call(kms.create_alias, AliasName=f"alias/happa/{cid}", TargetKeyId=key)
     call(ec2.create_key_pair, KeyName=f"{cid}-ssh", TagSpecifications=spec("key-pair", cid))
     user_data = base64.b64encode(b"#cloud-config\n").decode()
     for i, az in enumerate(AZS):
         call(ec2.run_instances, ImageId=AMI, InstanceType="t3.micro", MinCount=1, MaxCount=1,
              KeyName=f"{cid}-ssh", IamInstanceProfile={"Arn": profiles["bastion"]},
-             NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": public[i], "Groups": [groups["bastion"]],
+             NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": public[i],
+                                 "Groups": [groups["bastion"]],
                                  "AssociatePublicIpAddress": True}],
              UserData=user_data, TagSpecifications=spec("instance", az))
     target_groups, balancers = {}, {}
     for suffix, port in (("api", 6443), ("ingress-http", 30080), ("ingress-https", 30443)):
-        target_groups[suffix] = call(elbv2.create_target_group, Name=f"{cid}-{suffix}", Protocol="TCP",
-                                     Port=port, VpcId=vpc, TargetType="instance", Tags=tags)[
+        target_groups[suffix] = call(elbv2.create_target_group, Name=f"{cid}-{suffix}",
+                                     Protocol="TCP", Port=port, VpcId=vpc,
+                                     TargetType="instance", Tags=tags)[
             "TargetGroups"][0]["TargetGroupArn"]
     for role, listeners in (("api", [("api", 443)]),
                             ("ingress", [("ingress-http", 80), ("ingress-https", 443)])):
@@ -246,11 +259,13 @@ def raw_create(index: int, endpoint: str) -> int:
                   Scheme="internet-facing", Subnets=public, Tags=tags)["LoadBalancers"][0]
         balancers[role] = lb
         for suffix, port in listeners:
-            call(elbv2.create_listener, LoadBalancerArn=lb["LoadBalancerArn"], Protocol="TCP", Port=port,
+            call(elbv2.create_listener, LoadBalancerArn=lb["LoadBalancerArn"], Protocol="TCP",
+                 Port=port,
                  DefaultActions=[{"Type": "forward", "TargetGroupArn": target_groups[suffix]}])
     for role, itype, size, tgs in (("master", "m5.large", 1, [target_groups["api"]]),
                                    ("worker-default", "m5.xlarge", 2,
-                                    [target_groups["ingress-http"], target_groups["ingress-https"]])):
+                                    [target_groups["ingress-http"],
+                                     target_groups["ingress-https"]])):
         name = f"{cid}-{role}"
         template = call(ec2.create_launch_template, LaunchTemplateName=name, LaunchTemplateData={
             "ImageId": AMI, "InstanceType": itype, "UserData": user_data,

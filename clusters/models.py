@@ -32,7 +32,9 @@ class KubernetesRelease(models.Model):
         max_length=20, unique=True, validators=[RegexValidator(r"^\d+\.\d+\.\d+$")]
     )
     images = models.JSONField(
-        default=dict, blank=True, help_text='Node image (AMI id) per region: {"eu-central-1": "ami-…"}.'
+        default=dict,
+        blank=True,
+        help_text='Node image (AMI id) per region: {"eu-central-1": "ami-…"}.',
     )
     is_default = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True, help_text="Offered for new clusters.")

@@ -1,4 +1,7 @@
-"""The ASGI app: HTTP through Django, websockets through Channels (routes in monitoring/routing.py)."""
+"""The ASGI app: HTTP through Django, websockets through Channels.
+
+The websocket routes are in monitoring/routing.py.
+"""
 
 import os
 

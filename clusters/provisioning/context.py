@@ -47,7 +47,9 @@ class StepContext:
         return f"{self.cluster.id}-{suffix}"
 
     def tags(self, name: str | None = None, *, kubernetes: bool = False) -> dict[str, str]:
-        tags = aws.cluster_tags(self.cluster.id, self.cluster.organization.slug, kubernetes=kubernetes)
+        tags = aws.cluster_tags(
+            self.cluster.id, self.cluster.organization.slug, kubernetes=kubernetes
+        )
         if name:
             tags["Name"] = name
         return tags

@@ -78,7 +78,8 @@ def ensure_load_balancers(ctx: StepContext) -> None:
                 Tags=[{"Key": k, "Value": v} for k, v in ctx.tags(name, kubernetes=True).items()],
             )["LoadBalancers"][0]
         arn = balancer["LoadBalancerArn"]
-        ports = {l["Port"] for l in elbv2.describe_listeners(LoadBalancerArn=arn)["Listeners"]}
+        listeners = elbv2.describe_listeners(LoadBalancerArn=arn)["Listeners"]
+        ports = {listener["Port"] for listener in listeners}
         for suffix, port, _ in spec["listeners"]:
             if port not in ports:
                 elbv2.create_listener(

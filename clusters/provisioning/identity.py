@@ -14,7 +14,11 @@ NODE_ROLES = ("master", "worker", "bastion")
 ASSUME_ROLE_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "ec2.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
     ],
 }
 
@@ -79,7 +83,9 @@ def ensure_iam_roles(ctx: StepContext) -> None:
             if not is_not_found(exc):
                 raise
             profile = iam.create_instance_profile(
-                InstanceProfileName=name, Path=iam_path(ctx), Tags=[*tags, {"Key": "Name", "Value": name}]
+                InstanceProfileName=name,
+                Path=iam_path(ctx),
+                Tags=[*tags, {"Key": "Name", "Value": name}],
             )["InstanceProfile"]
         if not any(r["RoleName"] == name for r in profile.get("Roles", [])):
             iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)

@@ -172,7 +172,8 @@ def ensure_route_tables(ctx: StepContext) -> None:
         table = find_one(ctx, "describe_route_tables", "RouteTables", name)
         if table is None:
             table = ec2.create_route_table(
-                VpcId=vpc_id(ctx), TagSpecifications=ctx.tag_specifications("route-table", name=name)
+                VpcId=vpc_id(ctx),
+                TagSpecifications=ctx.tag_specifications("route-table", name=name),
             )["RouteTable"]
         table_id = table["RouteTableId"]
         target = (

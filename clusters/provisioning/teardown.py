@@ -163,7 +163,9 @@ def delete_load_balancers(ctx: StepContext) -> None:
             elbv2.delete_target_group(TargetGroupArn=arn)
         except Exception as exc:
             if error_code(exc) == "ResourceInUse":
-                raise NotReady("Waiting for the load balancers to release their target groups") from exc
+                raise NotReady(
+                    "Waiting for the load balancers to release their target groups"
+                ) from exc
             if not (is_not_found(exc) or "TargetGroupNotFound" in error_code(exc)):
                 raise
         ledger.forget_aws_id(ctx.cluster, "target_group", arn, step=ctx.step)
@@ -188,7 +190,11 @@ def cluster_nat_gateways_anywhere(ctx: StepContext) -> list[dict]:
         return cluster_nat_gateways(ctx)
     gateways = ctx.client("ec2").describe_nat_gateways()["NatGateways"]
     mine = {"Key": aws.TAG_CLUSTER, "Value": ctx.id}
-    return [n for n in gateways if n["State"] not in ("deleted", "failed") and mine in n.get("Tags", [])]
+    return [
+        n
+        for n in gateways
+        if n["State"] not in ("deleted", "failed") and mine in n.get("Tags", [])
+    ]
 
 
 def release_elastic_ips(ctx: StepContext) -> None:

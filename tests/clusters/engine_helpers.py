@@ -24,7 +24,12 @@ def client(service: str):  # noqa: ANN201
     return boto3.client(service, region_name="eu-central-1", endpoint_url=settings.AWS_ENDPOINT_URL)
 
 
-def make_cluster(organization=None, *, pools=(("default", "m5.xlarge", 2, 4, 2),), **fields) -> Cluster:  # noqa: ANN001
+def make_cluster(
+    organization=None,  # noqa: ANN001
+    *,
+    pools=(("default", "m5.xlarge", 2, 4, 2),),
+    **fields,
+) -> Cluster:
     release = KubernetesReleaseFactory(images={"eu-central-1": SANDBOX_AMI})
     extra = {"organization": organization} if organization else {}
     cluster = ClusterFactory(release=release, **extra, **fields)
@@ -76,8 +81,10 @@ def aws_inventory(cluster_id: str) -> dict[str, list[str]]:
             and {"TagKey": "happa.io/cluster", "TagValue": cluster_id}
             in kms.list_resource_tags(KeyId=k["KeyId"])["Tags"]]
     return {
-        "vpc": sorted(name_of(v) for v in ec2.describe_vpcs(Filters=tag_filter(cluster_id))["Vpcs"]),
-        "subnet": sorted(name_of(s) for s in ec2.describe_subnets(Filters=tag_filter(cluster_id))["Subnets"]),
+        "vpc": sorted(name_of(v) for v in ec2.describe_vpcs(
+            Filters=tag_filter(cluster_id))["Vpcs"]),
+        "subnet": sorted(name_of(s) for s in ec2.describe_subnets(
+            Filters=tag_filter(cluster_id))["Subnets"]),
         "internet_gateway": sorted(name_of(g) for g in ec2.describe_internet_gateways(
             Filters=tag_filter(cluster_id))["InternetGateways"]),
         "nat_gateway": sorted(name_of(n) for n in nats),
@@ -89,7 +96,8 @@ def aws_inventory(cluster_id: str) -> dict[str, list[str]]:
             Filters=tag_filter(cluster_id))["SecurityGroups"]),
         "key_pair": sorted(k["KeyName"] for k in ec2.describe_key_pairs(
             Filters=tag_filter(cluster_id))["KeyPairs"]),
-        "bastion": sorted(name_of(i) for i in live_instances(cluster_id) if "bastion" in name_of(i)),
+        "bastion": sorted(name_of(i) for i in live_instances(cluster_id)
+                          if "bastion" in name_of(i)),
         "launch_template": sorted(t["LaunchTemplateName"] for t in ec2.describe_launch_templates(
             Filters=tag_filter(cluster_id))["LaunchTemplates"]),
         "auto_scaling_group": sorted(g["AutoScalingGroupName"] for g in groups),
@@ -99,8 +107,10 @@ def aws_inventory(cluster_id: str) -> dict[str, list[str]]:
         # Filtered by path here too: moto's list_instance_profiles ignores PathPrefix.
         "iam_role": sorted(r["RoleName"] for r in client("iam").list_roles(
             PathPrefix=iam_path)["Roles"] if r["Path"] == iam_path),
-        "instance_profile": sorted(p["InstanceProfileName"] for p in client("iam").list_instance_profiles(
-            PathPrefix=iam_path)["InstanceProfiles"] if p["Path"] == iam_path),
+        "instance_profile": sorted(p["InstanceProfileName"]
+                                   for p in client("iam").list_instance_profiles(
+                                       PathPrefix=iam_path)["InstanceProfiles"]
+                                   if p["Path"] == iam_path),
         "kms_key": [k["KeyId"] for k in keys],
         "alarm": sorted(a["AlarmName"] for a in client("cloudwatch").describe_alarms(
             AlarmNamePrefix=f"{cluster_id}-")["MetricAlarms"]),
@@ -113,7 +123,8 @@ def planned_inventory(cluster: Cluster) -> dict[str, list[str]]:
     pools = [p.name for p in cluster.node_pools.exclude(status__in=["deleted", "deleting"])]
     return {
         "vpc": [f"{cid}-vpc"],
-        "subnet": sorted([f"{cid}-public-{az}" for az in azs] + [f"{cid}-private-{az}" for az in azs]),
+        "subnet": sorted([f"{cid}-public-{az}" for az in azs]
+                         + [f"{cid}-private-{az}" for az in azs]),
         "internet_gateway": [f"{cid}-igw"],
         "nat_gateway": sorted(f"{cid}-nat-{az}" for az in azs),
         "elastic_ip": sorted(f"{cid}-nat-{az}" for az in azs),
@@ -152,4 +163,4 @@ def nothing_tagged(cluster_id: str) -> bool:
 @pytest.fixture
 def sandbox():
     reset_sandbox()
-    yield
+    return

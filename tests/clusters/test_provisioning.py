@@ -38,7 +38,9 @@ def test_ec2_auto_scaling_and_load_balancer_resources_also_carry_the_kubernetes_
     cluster = reconcile_until_settled(make_cluster().id)
     k8s = {"Key": f"kubernetes.io/cluster/{cluster.id}", "Value": "owned"}
     ec2 = client("ec2")
-    vpc = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [f"{cluster.id}-vpc"]}])["Vpcs"][0]
+    vpc = ec2.describe_vpcs(
+        Filters=[{"Name": "tag:Name", "Values": [f"{cluster.id}-vpc"]}]
+    )["Vpcs"][0]
     assert k8s in vpc["Tags"]
     groups = client("autoscaling").describe_auto_scaling_groups(
         AutoScalingGroupNames=[f"{cluster.id}-master", f"{cluster.id}-worker-default"]
@@ -56,8 +58,9 @@ def test_ec2_auto_scaling_and_load_balancer_resources_also_carry_the_kubernetes_
 def test_masters_and_workers_run_in_private_subnets_without_public_ips():
     cluster = reconcile_until_settled(make_cluster().id)
     ec2 = client("ec2")
+    private_names = [f"{cluster.id}-private-{az}" for az in cluster.availability_zones]
     private = {s["SubnetId"] for s in ec2.describe_subnets(Filters=[
-        {"Name": "tag:Name", "Values": [f"{cluster.id}-private-{az}" for az in cluster.availability_zones]}
+        {"Name": "tag:Name", "Values": private_names}
     ])["Subnets"]}
     nodes = [i for i in live_instances(cluster.id) if "bastion" not in name_of(i)]
     assert {name_of(i) for i in nodes} == {f"{cluster.id}-master", f"{cluster.id}-worker-default"}
@@ -70,9 +73,11 @@ def test_masters_and_workers_run_in_private_subnets_without_public_ips():
 def test_bastions_are_the_only_machines_with_public_ips_one_per_zone():
     cluster = reconcile_until_settled(make_cluster().id)
     bastions = [i for i in live_instances(cluster.id) if "bastion" in name_of(i)]
-    public_subnets = {s["SubnetId"]: s["AvailabilityZone"] for s in client("ec2").describe_subnets(
-        Filters=[{"Name": "tag:Name", "Values": [f"{cluster.id}-public-{az}"
-                                                  for az in cluster.availability_zones]}])["Subnets"]}
+    public_names = [f"{cluster.id}-public-{az}" for az in cluster.availability_zones]
+    subnets = client("ec2").describe_subnets(
+        Filters=[{"Name": "tag:Name", "Values": public_names}]
+    )["Subnets"]
+    public_subnets = {s["SubnetId"]: s["AvailabilityZone"] for s in subnets}
     assert sorted(public_subnets[b["SubnetId"]] for b in bastions) == cluster.availability_zones
     assert all(b.get("PublicIpAddress") for b in bastions)
 

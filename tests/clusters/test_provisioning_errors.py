@@ -87,7 +87,8 @@ def test_throttling_that_outlasts_botocores_retries_is_retried_later_with_backof
         settings.AWS_ENDPOINT_URL = proxy.url
         first = engine.reconcile(cluster.id)
         cluster.refresh_from_db()
-        assert first.retry_in == 5 and first.attempt == 1
+        assert first.retry_in == 5
+        assert first.attempt == 1
         assert cluster.status == Cluster.Status.CREATING
         warning = Event.objects.filter(cluster=cluster, level=Event.Level.WARNING).get()
         assert "RequestLimitExceeded" in warning.message
@@ -160,7 +161,8 @@ def test_a_lapsed_lock_of_a_killed_worker_can_be_taken():
     )
     cluster = reconcile_until_settled(cluster.id)
     assert cluster.status == Cluster.Status.RUNNING
-    assert cluster.lock_token == "" and cluster.locked_until is None
+    assert cluster.lock_token == ""
+    assert cluster.locked_until is None
 
 
 def test_the_lock_is_released_after_a_run():

@@ -79,7 +79,9 @@ def test_a_new_pool_gets_its_own_template_and_auto_scaling_group():
 
 
 def test_a_pool_marked_deleting_is_removed_from_aws_and_marked_deleted():
-    cluster = make_cluster(pools=[("default", "m5.xlarge", 1, 2, 1), ("batch", "m5.large", 1, 1, 1)])
+    cluster = make_cluster(
+        pools=[("default", "m5.xlarge", 1, 2, 1), ("batch", "m5.large", 1, 1, 1)]
+    )
     cluster = reconcile_until_settled(cluster.id)
     NodePool.objects.filter(cluster=cluster, name="batch").update(status=Cluster.Status.DELETING)
     cluster = reconcile_until_settled(cluster.id)

@@ -38,9 +38,11 @@ def tagging_api_leftovers(cluster_id: str) -> list[str]:
             if ec2.describe_nat_gateways(NatGatewayIds=[resource_id])["NatGateways"][0][
                     "State"] == "deleted":
                 continue
-        elif ":key/" in arn:
-            if kms.describe_key(KeyId=resource_id)["KeyMetadata"]["KeyState"] == "PendingDeletion":
-                continue
+        elif (
+            ":key/" in arn
+            and kms.describe_key(KeyId=resource_id)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+        ):
+            continue
         alive.append(arn)
     return alive
 

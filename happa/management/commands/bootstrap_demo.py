@@ -33,7 +33,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         if not settings.DEBUG:
-            raise CommandError("bootstrap_demo makes well-known passwords: it runs with DEBUG only.")
+            raise CommandError(
+                "bootstrap_demo makes well-known passwords: it runs with DEBUG only."
+            )
         with transaction.atomic():
             org, created = Organization.objects.get_or_create(
                 slug=DEMO_ORG[0], defaults={"name": DEMO_ORG[1]}
