@@ -15,7 +15,7 @@ RUN_ENV := DEBUG=true \
 	AWS_ACCESS_KEY_ID=sandbox AWS_SECRET_ACCESS_KEY=sandbox \
 	PATH=$(abspath $(BIN)):$$PATH
 
-.PHONY: run test install lint clean
+.PHONY: run test install lint clean manage
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ run: $(VENV)/.installed
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
 	$(RUN_ENV) $(BIN)/python manage.py bootstrap_demo
 	$(RUN_ENV) exec $(BIN)/honcho -f Procfile start
+
+# A management command with the same environment as `make run`, e.g.
+# make manage CMD="sandbox_fault <cluster id> alarm"
+manage: $(VENV)/.installed
+	$(RUN_ENV) $(BIN)/python manage.py $(CMD)
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
