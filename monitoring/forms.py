@@ -13,9 +13,8 @@ MIN_SECRET_LENGTH = 16
 class WebhookURLField(forms.URLField):
     # Only http(s), with one message for "not a URL" and "another scheme"; the address rules run
     # as the model field's validator (monitoring/egress.py), so the admin applies them too.
-    default_validators = [
-        URLValidator(schemes=["http", "https"], message="Enter a valid http:// or https:// URL.")
-    ]
+    default_validators = [URLValidator(schemes=["http", "https"])]
+    default_error_messages = {"invalid": "Enter a valid http:// or https:// URL."}
 
 
 class NotificationChannelForm(forms.ModelForm):
@@ -60,7 +59,7 @@ class NotificationChannelForm(forms.ModelForm):
         if kind == NotificationChannel.Kind.EMAIL and not data.get("email_addresses"):
             self.add_error("email_addresses", "Give at least one address for an e-mail channel.")
         if kind == NotificationChannel.Kind.WEBHOOK:
-            if not data.get("webhook_url"):
+            if not data.get("webhook_url") and "webhook_url" not in self.errors:
                 self.add_error("webhook_url", "Give the URL a webhook channel posts to.")
             if len(data.get("webhook_secret") or "") < MIN_SECRET_LENGTH:
                 self.add_error(
