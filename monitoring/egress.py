@@ -152,7 +152,9 @@ def check_webhook_url(url: str, *, allow_private: bool | None = None) -> Destina
             where = f"{host} is" if _is_literal(host) else f"{host} resolves to {address},"
             raise RefusedDestination(f"{where} {article} {refused} address: {PUBLIC_ONLY}.")
     original = httpx.URL(url)
-    chosen = addresses[0]
+    # One address only (no fallback across them); IPv4 first, as many worker networks have no
+    # IPv6 egress.
+    chosen = next((address for address in addresses if address.version == 4), addresses[0])
     return Destination(
         url=str(original.copy_with(host=str(chosen))),
         host_header=original.netloc.decode("ascii"),
