@@ -335,6 +335,13 @@ LOGGING = {
 HEALTH_POLL_SECONDS = env_int("HEALTH_POLL_SECONDS", 60)
 # /metrics answers a Prometheus presenting `Authorization: Bearer <METRICS_TOKEN>` (or ops staff).
 METRICS_TOKEN = env_str("METRICS_TOKEN")
+# Each ASGI process republishes its open-websocket count this often (s/3); a process that stops
+# (killed, crashed) drops out of happa_websocket_connections after at most this many seconds.
+HAPPA_WS_GAUGE_TTL_SECONDS = env_int("HAPPA_WS_GAUGE_TTL_SECONDS", 60)
+# Outgoing webhooks may reach loopback/private/link-local addresses only when this is on: for
+# `make run` and tests posting to a loopback receiver, never in production (SSRF: see
+# monitoring/egress.py).
+HAPPA_WEBHOOK_ALLOW_PRIVATE = env_bool("HAPPA_WEBHOOK_ALLOW_PRIVATE", False)
 
 # The API (api/): requests per minute per token before 429.
 HAPPA_API_RATE_PER_MINUTE = env_int("HAPPA_API_RATE_PER_MINUTE", 600)

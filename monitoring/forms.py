@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from django import forms
-from django.core.validators import validate_email
+from django.core.validators import URLValidator, validate_email
 
 from monitoring.models import NotificationChannel
 
 MIN_SECRET_LENGTH = 16
+
+
+class WebhookURLField(forms.URLField):
+    # Only http(s), with one message for "not a URL" and "another scheme"; the address rules run
+    # as the model field's validator (monitoring/egress.py), so the admin applies them too.
+    default_validators = [URLValidator(schemes=["http", "https"])]
+    default_error_messages = {"invalid": "Enter a valid http:// or https:// URL."}
 
 
 class NotificationChannelForm(forms.ModelForm):
@@ -16,7 +23,10 @@ class NotificationChannelForm(forms.ModelForm):
         label="E-mail addresses",
         help_text="Comma-separated; for e-mail channels.",
     )
-    webhook_url = forms.URLField(required=False, max_length=500, assume_scheme="https")
+    webhook_url = WebhookURLField(
+        required=False, max_length=500, assume_scheme="https", label="Webhook URL",
+        help_text="For webhook channels: http(s) to a public address; redirects are not followed.",
+    )
     webhook_secret = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False),
@@ -25,7 +35,13 @@ class NotificationChannelForm(forms.ModelForm):
 
     class Meta:
         model = NotificationChannel
-        fields = ["name", "kind", "email_addresses", "webhook_url", "webhook_secret"]
+        fields = ["name", "kind", "email_addresses", "webhook_url", "webhook_secret",
+                  "min_severity", "notify_on_firing", "notify_on_resolved"]
+        labels = {
+            "min_severity": "Minimum severity",
+            "notify_on_firing": "Notify when an alert fires",
+            "notify_on_resolved": "Notify when an alert resolves",
+        }
 
     def clean_email_addresses(self) -> list[str]:
         raw = self.cleaned_data.get("email_addresses") or ""
@@ -43,11 +59,16 @@ class NotificationChannelForm(forms.ModelForm):
         if kind == NotificationChannel.Kind.EMAIL and not data.get("email_addresses"):
             self.add_error("email_addresses", "Give at least one address for an e-mail channel.")
         if kind == NotificationChannel.Kind.WEBHOOK:
-            if not data.get("webhook_url"):
+            if not data.get("webhook_url") and "webhook_url" not in self.errors:
                 self.add_error("webhook_url", "Give the URL a webhook channel posts to.")
             if len(data.get("webhook_secret") or "") < MIN_SECRET_LENGTH:
                 self.add_error(
                     "webhook_secret",
                     f"Give a secret of at least {MIN_SECRET_LENGTH} characters to sign bodies.",
                 )
+        if not data.get("notify_on_firing") and not data.get("notify_on_resolved"):
+            self.add_error(
+                "notify_on_firing",
+                "Choose at least one: when an alert fires, when it resolves, or both.",
+            )
         return data

@@ -1,7 +1,9 @@
 """Prometheus metrics, written in the text exposition format by hand (no client library here).
 
-The websocket gauge is shared by every ASGI process through one Redis hash: each process keeps its
-own field (host:pid) so that a restart starts that field again from 0.
+The websocket gauge: each ASGI process counts its own open sockets in memory and publishes the
+count to Redis under its own key (host:pid) with a TTL, at every open/close and from a heartbeat
+thread every TTL/3. The gauge is the sum over the keys that still exist, so the sockets of a
+process that was killed (no close, no decrement) leave /metrics within HAPPA_WS_GAUGE_TTL_SECONDS.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import asyncio
 import logging
 import os
 import socket
+import threading
 import weakref
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -25,8 +28,9 @@ from monitoring.models import Alert, Delivery
 
 log = logging.getLogger(__name__)
 
-CONNECTIONS_KEY = "happa:monitoring:ws-connections"
-PROCESS_FIELD = f"{socket.gethostname()}:{os.getpid()}"
+# One key per process holds its count; the set lists the keys so a scrape needs no SCAN.
+CONNECTIONS_KEY_PREFIX = "happa:monitoring:ws-connections:"
+PROCESSES_KEY = "happa:monitoring:ws-processes"
 
 _clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -40,10 +44,99 @@ def _client() -> aioredis.Redis:
     return client
 
 
+def _sync_client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+
+
+class ProcessConnections:
+    """One process's open websockets: counted here, published with a TTL, kept alive by a thread.
+
+    The in-memory count is the truth; Redis holds a copy that expires unless refreshed. Both
+    publishing paths write the whole count (SET, not INCR), so a lost or reordered write is
+    corrected by the next heartbeat instead of drifting forever.
+    """
+
+    def __init__(self, process_id: str, ttl_seconds: float) -> None:
+        self.process_id = process_id
+        self.key = CONNECTIONS_KEY_PREFIX + process_id
+        self.ttl_ms = max(int(ttl_seconds * 1000), 1)
+        self.count = 0
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def change(self, delta: int) -> int:
+        with self._lock:
+            self.count = max(self.count + delta, 0)
+            return self.count
+
+    def publish(self, store: redis.Redis) -> None:
+        with store.pipeline(transaction=False) as pipe:
+            pipe.set(self.key, self.count, px=self.ttl_ms)
+            pipe.sadd(PROCESSES_KEY, self.key)
+            pipe.execute()
+
+    async def publish_async(self, store: aioredis.Redis) -> None:
+        async with store.pipeline(transaction=False) as pipe:
+            pipe.set(self.key, self.count, px=self.ttl_ms)
+            pipe.sadd(PROCESSES_KEY, self.key)
+            await pipe.execute()
+
+    def start_heartbeat(self) -> None:
+        """Republish every TTL/3 from a daemon thread (it dies with the process, as it should)."""
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stopped.clear()
+            self._thread = threading.Thread(
+                target=self._beat, name=f"ws-gauge-{self.process_id}", daemon=True
+            )
+            self._thread.start()
+
+    def stop_heartbeat(self) -> None:
+        """Stop refreshing (what a killed process does); the key then expires after the TTL."""
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _beat(self) -> None:
+        interval = self.ttl_ms / 3000
+        failing = False
+        while not self._stopped.wait(interval):
+            try:
+                store = _sync_client()
+                try:
+                    self.publish(store)
+                finally:
+                    store.close()
+                failing = False
+            except redis.RedisError:
+                if not failing:  # once per outage, not every few seconds
+                    log.warning("could not refresh the websocket gauge", exc_info=True)
+                failing = True
+
+
+_process: ProcessConnections | None = None
+_process_lock = threading.Lock()
+
+
+def process_connections() -> ProcessConnections:
+    """This process's counter; a forked child (different pid) starts its own."""
+    global _process  # one counter per process is the point
+    process_id = f"{socket.gethostname()}:{os.getpid()}"
+    with _process_lock:
+        if _process is None or _process.process_id != process_id:
+            _process = ProcessConnections(process_id, settings.HAPPA_WS_GAUGE_TTL_SECONDS)
+        return _process
+
+
 async def _change_connections(delta: int) -> None:
+    counter = process_connections()
+    counter.change(delta)
+    counter.start_heartbeat()
     try:
-        await _client().hincrby(CONNECTIONS_KEY, PROCESS_FIELD, delta)
-    except Exception:  # noqa: BLE001 - a gauge must never break a socket
+        await counter.publish_async(_client())
+    except Exception:  # noqa: BLE001 - a gauge must never break a socket; the heartbeat retries
         log.warning("could not update the websocket gauge", exc_info=True)
 
 
@@ -96,9 +189,17 @@ class Exposition:
 
 
 def websocket_connections() -> int:
-    store = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+    """Open sockets over the processes whose key has not expired; forgets the expired ones."""
+    store = _sync_client()
     try:
-        return sum(int(value) for value in store.hvals(CONNECTIONS_KEY))
+        keys = sorted(key.decode() for key in store.smembers(PROCESSES_KEY))
+        if not keys:
+            return 0
+        values = store.mget(keys)
+        expired = [key for key, value in zip(keys, values, strict=True) if value is None]
+        if expired:
+            store.srem(PROCESSES_KEY, *expired)
+        return sum(int(value) for value in values if value is not None)
     finally:
         store.close()
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.crypto import EncryptedTextField
 from accounts.models import Organization, User
 from clusters.models import Cluster
+from monitoring.egress import validate_webhook_url
 
 
 class AlertQuerySet(models.QuerySet):
@@ -34,9 +35,16 @@ class Alert(models.Model):
         RESOLVED = "resolved", "Resolved"
 
     class Severity(models.TextChoices):
+        # Declared from most to least severe: at_or_below() relies on this order.
         CRITICAL = "critical", "Critical"
         WARNING = "warning", "Warning"
         INFO = "info", "Info"
+
+        @classmethod
+        def at_or_below(cls, severity: str) -> list[str]:
+            """This severity and every less severe one (critical → all three)."""
+            values = list(cls.values)
+            return values[values.index(severity):] if severity in values else []
 
     class Source(models.TextChoices):
         HEALTH = "health", "Health check"
@@ -178,6 +186,20 @@ class ClusterAlertReceiver(models.Model):
         return secrets.compare_digest(self.token_hash, hash_token(token))
 
 
+class NotificationChannelQuerySet(models.QuerySet):
+    def to_notify(self, alert: Alert) -> NotificationChannelQuerySet:
+        """The org's active channels that want this alert now: its severity and event pass."""
+        wanted_event = (
+            Q(notify_on_firing=True) if alert.is_firing else Q(notify_on_resolved=True)
+        )
+        return self.filter(
+            wanted_event,
+            organization_id=alert.organization_id,
+            is_active=True,
+            min_severity__in=Alert.Severity.at_or_below(alert.severity),
+        )
+
+
 class NotificationChannel(models.Model):
     """Where an organization's alert notifications go: e-mail addresses or a signed webhook."""
 
@@ -185,24 +207,50 @@ class NotificationChannel(models.Model):
         EMAIL = "email", "E-mail"
         WEBHOOK = "webhook", "Webhook"
 
+    # The values are Alert.Severity's; the labels say what a channel then receives.
+    MIN_SEVERITY_CHOICES = [
+        (Alert.Severity.INFO.value, "All alerts (info and above)"),
+        (Alert.Severity.WARNING.value, "Warning and critical"),
+        (Alert.Severity.CRITICAL.value, "Critical only"),
+    ]
+
     organization = models.ForeignKey(
         Organization, models.CASCADE, related_name="notification_channels"
     )
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     email_addresses = models.JSONField(default=list, blank=True)
-    webhook_url = models.URLField(max_length=500, blank=True)
+    webhook_url = models.URLField(
+        max_length=500, blank=True, validators=[validate_webhook_url],
+        help_text="http(s) to a public address; checked again at every delivery.",
+    )
     webhook_secret = EncryptedTextField(
         blank=True, help_text="Signs each body: X-Happa-Signature: sha256=<hex HMAC>."
     )
+    min_severity = models.CharField(
+        "minimum severity", max_length=10, choices=MIN_SEVERITY_CHOICES,
+        default=Alert.Severity.INFO,
+        help_text="Alerts less severe than this do not reach this channel.",
+    )
+    notify_on_firing = models.BooleanField("when an alert fires", default=True)
+    notify_on_resolved = models.BooleanField("when an alert resolves", default=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = NotificationChannelQuerySet.as_manager()
 
     class Meta:
         ordering = ["organization__name", "name"]
 
     def __str__(self) -> str:
         return f"{self.organization} · {self.name} ({self.kind})"
+
+    @property
+    def events_display(self) -> str:
+        """Which alert changes reach the channel, for the channel list."""
+        events = [name for name, wanted in (("firing", self.notify_on_firing),
+                                            ("resolved", self.notify_on_resolved)) if wanted]
+        return " and ".join(events) if events else "nothing"
 
 
 class Delivery(models.Model):

@@ -2,7 +2,12 @@
 
 A Delivery row is written in the same transaction as the alert change and sent after commit by the
 `monitoring.tasks.deliver_notification` task, one attempt per run; a failed attempt re-enqueues
-itself with exponential backoff until MAX_ATTEMPTS. Silenced alerts write no deliveries.
+itself with exponential backoff until MAX_ATTEMPTS. Silenced alerts write no deliveries, and a
+channel only gets the alerts at or above its minimum severity, for the events it asked for.
+
+Webhooks go through monitoring/egress.py at every attempt: the host is resolved once, every address
+checked, and the request sent to that checked address (DNS rebinding cannot swap in a private one).
+A refused destination fails the delivery at once, without retries: it would be refused every time.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from monitoring import egress
 from monitoring.models import Alert, Delivery, NotificationChannel, Silence
 
 log = logging.getLogger(__name__)
@@ -71,14 +77,12 @@ def enqueue(delivery_ids: list[int]) -> None:
 
 
 def notify_alert(alert: Alert) -> list[Delivery]:
-    """Write one delivery per active channel of the org, unless a silence matches the alert."""
+    """Write one delivery per channel that wants the alert, unless a silence matches it."""
     if Silence.objects.silencing(alert):
         return []
     event = "alert.firing" if alert.is_firing else "alert.resolved"
     payload = alert_payload(alert, event)
-    channels = NotificationChannel.objects.filter(
-        organization_id=alert.organization_id, is_active=True
-    )
+    channels = NotificationChannel.objects.to_notify(alert)
     deliveries = [
         Delivery.objects.create(channel=channel, alert=alert, event=event, payload=payload)
         for channel in channels
@@ -124,21 +128,30 @@ def _send_email(channel: NotificationChannel, payload: dict) -> None:
 
 
 def _send_webhook(channel: NotificationChannel, delivery: Delivery) -> int:
+    destination = egress.check_webhook_url(channel.webhook_url)
     body = json.dumps(delivery.payload, sort_keys=True, separators=(",", ":")).encode()
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Happa-Notifications/1",
         "X-Happa-Event": delivery.event,
         "X-Happa-Delivery": str(delivery.id),
+        # The URL names the checked address; the receiver still sees its own name.
+        "Host": destination.host_header,
     }
     if channel.webhook_secret:
         headers[SIGNATURE_HEADER] = sign(body, channel.webhook_secret)
-    response = httpx.post(
-        channel.webhook_url, content=body, headers=headers, timeout=WEBHOOK_TIMEOUT_SECONDS
-    )
+    # trust_env=False: an HTTP(S)_PROXY from the environment would make the proxy, not the
+    # checked address, the peer. Redirects are not followed: a 3xx could point anywhere.
+    with httpx.Client(trust_env=False, follow_redirects=False,
+                      timeout=WEBHOOK_TIMEOUT_SECONDS) as client:
+        response = client.post(
+            destination.url, content=body, headers=headers,
+            extensions={"sni_hostname": destination.server_name},  # TLS checks the name
+        )
     if not response.is_success:
+        redirect = " (redirects are not followed)" if response.is_redirect else ""
         raise httpx.HTTPStatusError(
-            f"the receiver answered {response.status_code}",
+            f"the receiver answered {response.status_code}{redirect}",
             request=response.request,
             response=response,
         )
@@ -158,6 +171,12 @@ def attempt_delivery(delivery_id: int) -> int | None:
             delivery.response_status = None
         else:
             delivery.response_status = _send_webhook(channel, delivery)
+    except egress.RefusedDestination as error:
+        delivery.status = Delivery.Status.FAILED
+        delivery.last_error = f"Refused: {error}"[:2000]
+        delivery.save()
+        log.warning("delivery %s refused: %s", delivery.id, error)
+        return None
     except Exception as error:  # noqa: BLE001 - any failure is logged on the row and retried
         if isinstance(error, httpx.HTTPStatusError):
             delivery.response_status = error.response.status_code

@@ -19,6 +19,7 @@ class LoopbackReceiver:
     server: ThreadingHTTPServer
     requests: list[Received] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)  # answers, in order; then 200
+    location: str = ""  # sent as Location with every answer when set (to test redirects)
     arrived: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -50,6 +51,8 @@ def start_receiver() -> LoopbackReceiver:
             receiver.requests.append(Received(self.path, dict(self.headers.items()), body))
             status = receiver.statuses.pop(0) if receiver.statuses else 200
             self.send_response(status)
+            if receiver.location:
+                self.send_header("Location", receiver.location)
             self.send_header("Content-Length", "0")
             self.end_headers()
             receiver.arrived.set()

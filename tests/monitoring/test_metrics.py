@@ -5,13 +5,21 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
+import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+import redis
+from asgiref.sync import async_to_sync
+from django.conf import settings
 from django.test import override_settings
 from django.utils import timezone
 
 from clusters.models import Cluster, Event
+from monitoring import metrics
+from monitoring.metrics import PROCESSES_KEY, ProcessConnections, websocket_connections
 from monitoring.models import Alert
 from tests.factories import AlertFactory, ClusterFactory, UserFactory
 
@@ -128,3 +136,114 @@ def test_promtool_accepts_the_exposition(client, organization):
     )
 
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+# --- The websocket gauge: one key per process, expiring unless its heartbeat refreshes it --------
+
+SHORT_TTL = 1.0  # seconds; production uses HAPPA_WS_GAUGE_TTL_SECONDS (60)
+
+
+@pytest.fixture
+def store():
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def fake_process(store):
+    """Stand-ins for other ASGI processes: their own ids and short TTLs, cleaned up after."""
+    made: list[ProcessConnections] = []
+
+    def make(sockets: int, ttl: float = SHORT_TTL) -> ProcessConnections:
+        process = ProcessConnections(f"test-{uuid.uuid4().hex[:8]}:1", ttl)
+        process.change(sockets)
+        process.publish(store)
+        made.append(process)
+        return process
+
+    yield make
+    for process in made:
+        process.stop_heartbeat()
+        store.delete(process.key)
+        store.srem(PROCESSES_KEY, process.key)
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> float:
+    """Seconds until predicate() held; fails after timeout."""
+    started = time.monotonic()
+    while not predicate():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"still false after {timeout} s")
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def test_the_gauge_sums_the_sockets_of_every_live_process(fake_process):
+    before = websocket_connections()
+
+    fake_process(2)
+    fake_process(3)
+
+    assert websocket_connections() == before + 5
+
+
+def test_a_process_that_stops_refreshing_drops_out_of_the_gauge_after_its_ttl(fake_process):
+    before = websocket_connections()
+    live = fake_process(2)
+    killed = fake_process(3)
+    live.start_heartbeat()
+    killed.start_heartbeat()
+    assert websocket_connections() == before + 5
+
+    killed.stop_heartbeat()  # what a killed process does: no close events, no refresh
+    took = wait_for(lambda: websocket_connections() == before + 2)
+
+    assert took <= SHORT_TTL + 1.0
+    time.sleep(SHORT_TTL * 2)  # the live one outlives its TTL because its heartbeat refreshes it
+    assert websocket_connections() == before + 2
+
+
+def test_a_live_process_stays_in_the_gauge_past_its_ttl(fake_process):
+    before = websocket_connections()
+    live = fake_process(4)
+    live.start_heartbeat()
+
+    time.sleep(SHORT_TTL * 3)
+
+    assert websocket_connections() == before + 4
+
+
+def test_reading_the_gauge_forgets_expired_processes(fake_process, store):
+    gone = fake_process(1)  # never refreshed
+    wait_for(lambda: store.exists(gone.key) == 0)
+
+    websocket_connections()
+
+    assert not store.sismember(PROCESSES_KEY, gone.key)
+
+
+def test_a_killed_processs_sockets_leave_the_scrape(client, fake_process):
+    before = parse(scrape(client).content.decode())[("happa_websocket_connections", "")]
+    fake_process(7)
+    assert parse(scrape(client).content.decode())[("happa_websocket_connections", "")] == before + 7
+
+    wait_for(lambda: websocket_connections() == before)
+
+    assert parse(scrape(client).content.decode())[("happa_websocket_connections", "")] == before
+
+
+def test_opening_a_socket_publishes_this_processs_count_with_an_expiry(store):
+    counter = metrics.process_connections()
+    before = websocket_connections()
+
+    async_to_sync(metrics.connection_opened)()
+    try:
+        ttl_ms = store.pttl(counter.key)
+        while_open = websocket_connections()
+    finally:
+        async_to_sync(metrics.connection_closed)()
+
+    assert while_open == before + 1
+    assert 0 < ttl_ms <= settings.HAPPA_WS_GAUGE_TTL_SECONDS * 1000
+    assert websocket_connections() == before

@@ -191,8 +191,9 @@ def test_an_admin_adds_a_webhook_channel(client, owner, organization):
     client.force_login(owner)
 
     response = client.post(reverse("monitoring:notifications"), {
-        "name": "pager", "kind": "webhook", "webhook_url": "http://127.0.0.1:9/hook",
-        "webhook_secret": SECRET,
+        "name": "pager", "kind": "webhook", "webhook_url": "http://93.184.215.14:9/hook",
+        "webhook_secret": SECRET, "min_severity": "info", "notify_on_firing": "on",
+        "notify_on_resolved": "on",
     })
 
     assert response.status_code == 302
@@ -204,7 +205,8 @@ def test_a_webhook_channel_without_a_secret_is_refused_with_a_message(client, ow
     client.force_login(owner)
 
     response = client.post(reverse("monitoring:notifications"), {
-        "name": "pager", "kind": "webhook", "webhook_url": "http://127.0.0.1:9/hook",
+        "name": "pager", "kind": "webhook", "webhook_url": "http://93.184.215.14:9/hook",
+        "min_severity": "info", "notify_on_firing": "on", "notify_on_resolved": "on",
     })
 
     assert response.status_code == 400
