@@ -7,8 +7,9 @@ SANDBOX_AWS_PORT ?= 5000
 EMBEDDED_REDIS_PORT ?= 6390
 
 # The embedded defaults (SQLite under var/, the embedded Redis, the sandbox AWS). Honcho sets PORT
-# for each process itself, so the site's port travels as HAPPA_PORT.
-RUN_ENV := DEBUG=true \
+# for each process itself, so the site's port travels as HAPPA_PORT. The demo site may post
+# webhooks to receivers on this machine (production refuses private addresses).
+RUN_ENV := DEBUG=true HAPPA_WEBHOOK_ALLOW_PRIVATE=true \
 	HAPPA_PORT=$(PORT) SITE_URL=http://127.0.0.1:$(PORT) \
 	SANDBOX_AWS_PORT=$(SANDBOX_AWS_PORT) EMBEDDED_REDIS_PORT=$(EMBEDDED_REDIS_PORT) \
 	AWS_ENDPOINT_URL=http://127.0.0.1:$(SANDBOX_AWS_PORT) \
