@@ -222,3 +222,19 @@ def test_members_see_the_delivery_log(client, member, webhook, cluster):
 
     assert "alert.firing: NAT gateway down" in body
     assert "Add a channel" not in body
+
+
+def test_the_organization_tabs_lead_to_the_notifications_page(client, owner, organization):
+    client.force_login(owner)
+
+    body = client.get(reverse("accounts:members", args=[organization.slug])).content.decode()
+
+    assert f'href="{reverse("monitoring:notifications")}"' in body
+
+
+def test_deleting_a_channel_asks_for_confirmation_first(client, owner, webhook):
+    client.force_login(owner)
+
+    body = client.get(reverse("monitoring:notifications")).content.decode()
+
+    assert f'data-confirm="Delete channel {webhook.name}?' in body
