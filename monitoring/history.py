@@ -184,7 +184,8 @@ def _time_ticks(start: datetime, end: datetime, period: str) -> list[Tick]:
 
 
 def _value_ticks(maximum: int, top: int, height: int) -> list[Tick]:
-    values = sorted({0, maximum // 2, maximum}) if maximum > 1 else [0, maximum]
+    # A middle line only where it falls on a whole number halfway: 0, 1, 3 would mislead the eye.
+    values = [0, maximum // 2, maximum] if maximum > 1 and maximum % 2 == 0 else [0, maximum]
     return [Tick(_y(value, maximum, top, height), str(value)) for value in values]
 
 
