@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import membership_for
 from accounts.audit import record_audit
+from accounts.models import Membership
 from clusters.models import Cluster
 from monitoring import alerts, history, metrics, notify
 from monitoring.alertmanager import InvalidPayload, apply_alertmanager_alerts, parse_payload
@@ -79,7 +80,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _alert_for_change(request: HttpRequest, alert_id: int):  # noqa: ANN202
+def _alert_for_change(request: HttpRequest, alert_id: int) -> tuple[Alert, Membership]:
     """The alert if the user's org owns it (else 404) and their role may change it (else 403),
     with the user's membership."""
     alert = get_object_or_404(
@@ -91,7 +92,7 @@ def _alert_for_change(request: HttpRequest, alert_id: int):  # noqa: ANN202
     return alert, membership
 
 
-def _alert_row(request: HttpRequest, alert: Alert, membership) -> HttpResponse:  # noqa: ANN001
+def _alert_row(request: HttpRequest, alert: Alert, membership: Membership) -> HttpResponse:
     """The alert's row as both alert tables show it: what an htmx action swaps in."""
     silences = list(Silence.objects.active().filter(organization_id=alert.organization_id))
     alert.silenced_until = alerts.silenced_until(alert, silences)
