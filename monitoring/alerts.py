@@ -175,3 +175,11 @@ def silence_alert(
         created_by=user,
         comment=comment[:300],
     )
+
+
+def silenced_until(alert: Alert, silences: list[Silence]) -> datetime | None:
+    """When the last of these (active) silences matching the alert ends; None if none match.
+
+    Takes the silences already loaded for a page, so a list of alerts costs no query per row.
+    """
+    return max((s.ends_at for s in silences if s.matches(alert)), default=None)

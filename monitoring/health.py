@@ -27,6 +27,7 @@ from accounts.models import Organization
 from clusters.events import record_event
 from clusters.models import Cluster, Event, ResourceRecord
 from clusters.provisioning import aws
+from monitoring import history
 from monitoring.alerts import fire_alert, resolve_alert
 from monitoring.models import Alert
 
@@ -58,6 +59,9 @@ class Condition:
     summary: str
     severity: str = Alert.Severity.WARNING
     detail: str = ""
+    # Auto-scaling groups only: the node counts the history chart samples (history.py).
+    desired: int | None = None
+    in_service: int | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -201,7 +205,7 @@ def conditions_for(records: list[ResourceRecord], seen: Observation) -> list[Con
             if group is None:
                 conditions.append(Condition(
                     record.key, False, f"{label}: auto-scaling group {_name(record)} is missing",
-                    Alert.Severity.CRITICAL))
+                    Alert.Severity.CRITICAL, in_service=0))
                 continue
             desired = group["DesiredCapacity"]
             healthy = sum(
@@ -217,7 +221,7 @@ def conditions_for(records: list[ResourceRecord], seen: Observation) -> list[Con
                 record.key, healthy >= desired,
                 f"{label}: {healthy} of {desired} nodes in service", severity,
                 f"Auto-scaling group {_name(record)} wants {desired}; {healthy} are in service "
-                f"and pass their EC2 status checks."))
+                f"and pass their EC2 status checks.", desired=desired, in_service=healthy))
         elif record.kind in INSTANCE_KINDS:
             status = seen.instances.get(record.aws_id)
             what = record.key.replace("/", " ").capitalize()
@@ -260,6 +264,17 @@ def conditions_for(records: list[ResourceRecord], seen: Observation) -> list[Con
                 alarm.get("AlarmDescription") or f"CloudWatch alarm {_name(record)} is in ALARM",
                 Alert.Severity.WARNING, alarm.get("StateReason", "")))
     return conditions
+
+
+def node_counts(conditions: list[Condition]) -> tuple[int, int] | None:
+    """(desired, in service) over the cluster's auto-scaling groups; None when it has none.
+
+    A missing group adds nothing to desired (AWS no longer says what it wanted) and 0 in service.
+    """
+    groups = [c for c in conditions if c.in_service is not None]
+    if not groups:
+        return None
+    return sum(c.desired or 0 for c in groups), sum(c.in_service or 0 for c in groups)
 
 
 def overall_health(conditions: list[Condition]) -> str:
@@ -351,4 +366,7 @@ def poll_clusters(
             conditions = conditions_for(records_by_cluster[cluster.id], seen)
             result.polled += 1
             result.changed += apply_conditions(cluster, conditions)
+            counts = node_counts(conditions)
+            if counts is not None:
+                history.record_node_counts(cluster, *counts)
     return result

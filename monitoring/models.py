@@ -290,3 +290,25 @@ class ClusterHealth(Cluster):
         proxy = True
         verbose_name = "cluster health"
         verbose_name_plural = "cluster health (all organizations)"
+
+
+class NodeCountSample(models.Model):
+    """A cluster's node counts as the health poll saw them, written only when they change.
+
+    The chart on the cluster page (monitoring/history.py) draws these as steps: a sample holds
+    until the next one. Old samples are pruned by the poll, except each cluster's newest.
+    """
+
+    cluster = models.ForeignKey(Cluster, models.CASCADE, related_name="node_count_samples")
+    at = models.DateTimeField(default=timezone.now)
+    desired = models.PositiveIntegerField(help_text="Nodes the auto-scaling groups want.")
+    in_service = models.PositiveIntegerField(
+        help_text="Nodes in service that pass their EC2 status checks."
+    )
+
+    class Meta:
+        ordering = ["cluster", "at", "id"]
+        indexes = [models.Index(fields=["cluster", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.cluster_id} {self.at:%Y-%m-%d %H:%M}: {self.in_service}/{self.desired}"

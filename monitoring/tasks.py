@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.core.cache import cache
 
-from monitoring import health, notify
+from monitoring import health, history, notify
 
 # One poll at a time: a slow AWS must not pile polls up behind each other.
 POLL_LOCK_KEY = "monitoring:poll-cluster-health"
@@ -18,9 +18,12 @@ def poll_cluster_health() -> dict:
         return {"skipped": "another poll is running"}
     try:
         result = health.poll_clusters()
+        # The poll writes the samples, so it bounds them too: no second schedule to forget.
+        pruned = history.prune_samples()
     finally:
         cache.delete(POLL_LOCK_KEY)
-    return {"polled": result.polled, "changed": result.changed, "failed": result.failed}
+    return {"polled": result.polled, "changed": result.changed, "failed": result.failed,
+            "pruned_samples": pruned}
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("alerts/<int:alert_id>/acknowledge", views.acknowledge, name="acknowledge"),
     path("alerts/<int:alert_id>/silence", views.silence, name="silence"),
     path("silences/<int:silence_id>/expire", views.expire_silence, name="expire_silence"),
+    path("clusters/<str:cluster_id>/history", views.cluster_history, name="cluster_history"),
     path("clusters/<str:cluster_id>/alertmanager", views.alertmanager_webhook,
          name="alertmanager"),
     path("clusters/<str:cluster_id>/alertmanager/token", views.rotate_receiver_token,

@@ -14,17 +14,21 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import membership_for
 from accounts.audit import record_audit
+from accounts.models import Membership
 from clusters.models import Cluster
-from monitoring import alerts, metrics, notify
+from monitoring import alerts, history, metrics, notify
 from monitoring.alertmanager import InvalidPayload, apply_alertmanager_alerts, parse_payload
 from monitoring.forms import NotificationChannelForm
 from monitoring.models import Alert, ClusterAlertReceiver, Delivery, NotificationChannel, Silence
 
 ALERTS_PER_PAGE = 50
+SILENCE_CHOICES = [(value, label) for value, label, _ in alerts.SILENCE_DURATIONS]
+# The cluster page lists at most this many firing alerts (the alerts page has them all).
+CLUSTER_ALERTS_SHOWN = 20
 DELIVERIES_SHOWN = 50
 
 
@@ -54,6 +58,13 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         "status", "-starts_at", "-id"
     )
     page = Paginator(found, ALERTS_PER_PAGE).get_page(request.GET.get("page"))
+    silences = list(
+        Silence.objects.active()
+        .filter(organization=membership.organization)
+        .select_related("cluster", "created_by")
+    )
+    for alert in page:
+        alert.silenced_until = alerts.silenced_until(alert, silences)
     return render(
         request,
         "monitoring/alerts.html",
@@ -63,32 +74,45 @@ def alert_list(request: HttpRequest) -> HttpResponse:
             "filters": {"cluster": cluster_id, "status": status, "severity": severity},
             "statuses": Alert.Status.choices,
             "severities": Alert.Severity.choices,
-            "silence_durations": [(value, label) for value, label, _ in alerts.SILENCE_DURATIONS],
-            "silences": Silence.objects.active()
-            .filter(organization=membership.organization)
-            .select_related("cluster", "created_by"),
+            "silence_durations": SILENCE_CHOICES,
+            "silences": silences,
         },
     )
 
 
-def _alert_for_change(request: HttpRequest, alert_id: int) -> Alert:
-    """The alert if the user's org owns it (else 404) and their role may change it (else 403)."""
+def _alert_for_change(request: HttpRequest, alert_id: int) -> tuple[Alert, Membership]:
+    """The alert if the user's org owns it (else 404) and their role may change it (else 403),
+    with the user's membership."""
     alert = get_object_or_404(
         Alert.objects.visible_to(request.user).select_related("cluster"), pk=alert_id
     )
     membership = membership_for(request.user, alert.organization)
     if membership is None or not membership.can_change:
         raise PermissionDenied("Viewers can see alerts but not acknowledge or silence them.")
-    return alert
+    return alert, membership
+
+
+def _alert_row(request: HttpRequest, alert: Alert, membership: Membership) -> HttpResponse:
+    """The alert's row as both alert tables show it: what an htmx action swaps in."""
+    silences = list(Silence.objects.active().filter(organization_id=alert.organization_id))
+    alert.silenced_until = alerts.silenced_until(alert, silences)
+    return render(request, "monitoring/alerts.html#alert_row",
+                  {"alert": alert, "membership": membership,
+                   "silence_durations": SILENCE_CHOICES})
 
 
 @require_POST
 @login_required
 def acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
-    alert = _alert_for_change(request, alert_id)
-    if alerts.acknowledge_alert(alert, request.user):
+    alert, membership = _alert_for_change(request, alert_id)
+    acknowledged = alerts.acknowledge_alert(alert, request.user)
+    if acknowledged:
         record_audit("alert.acknowledged", organization=alert.organization, request=request,
                      target=alert, fingerprint=alert.fingerprint, cluster=alert.cluster_id)
+    if request.htmx:  # the swapped row says what happened (acknowledged by whom, or resolved)
+        alert.refresh_from_db()
+        return _alert_row(request, alert, membership)
+    if acknowledged:
         messages.success(request, f"Acknowledged: {alert.summary}")
     else:
         messages.warning(request, "That alert was already acknowledged or has resolved.")
@@ -98,7 +122,7 @@ def acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def silence(request: HttpRequest, alert_id: int) -> HttpResponse:
-    alert = _alert_for_change(request, alert_id)
+    alert, membership = _alert_for_change(request, alert_id)
     durations = {value: delta for value, _, delta in alerts.SILENCE_DURATIONS}
     duration = durations.get(request.POST.get("duration", ""))
     if duration is None:
@@ -112,6 +136,8 @@ def silence(request: HttpRequest, alert_id: int) -> HttpResponse:
     )
     record_audit("alert.silenced", organization=alert.organization, request=request,
                  target=created, matchers=created.matchers, until=created.ends_at.isoformat())
+    if request.htmx:
+        return _alert_row(request, alert, membership)
     until = f"{created.ends_at:%Y-%m-%d %H:%M} UTC"
     messages.success(request, f"Silenced alerts matching {created.matchers} until {until}.")
     return redirect(_back_to_alerts(request))
@@ -132,6 +158,38 @@ def expire_silence(request: HttpRequest, silence_id: int) -> HttpResponse:
                  target=found)
     messages.success(request, "Silence expired.")
     return redirect(_back_to_alerts(request))
+
+
+@login_required
+@require_GET
+def cluster_history(request: HttpRequest, cluster_id: str) -> HttpResponse:
+    """The cluster page's monitoring card: the chart of node counts and alerts over time, and
+    the firing alerts with their actions. Loaded and refreshed by htmx from the cluster page."""
+    cluster = get_object_or_404(
+        Cluster.objects.visible_to(request.user).select_related("organization"), pk=cluster_id
+    )
+    membership = membership_for(request.user, cluster.organization)
+    if membership is None:
+        raise Http404("No such cluster.")
+    firing = list(
+        cluster.alerts.firing().select_related("cluster", "acknowledged_by")
+        .order_by("severity", "-starts_at", "-id")[:CLUSTER_ALERTS_SHOWN]
+    )
+    silences = list(Silence.objects.active().filter(organization=cluster.organization_id))
+    for alert in firing:
+        alert.silenced_until = alerts.silenced_until(alert, silences)
+    return render(
+        request,
+        "monitoring/history.html",
+        {
+            "cluster": cluster,
+            "membership": membership,
+            "chart": history.build_chart(cluster, request.GET.get("period", "")),
+            "periods": [(value, label) for value, (label, _) in history.PERIODS.items()],
+            "firing_alerts": firing,
+            "silence_durations": SILENCE_CHOICES,
+        },
+    )
 
 
 def _back_to_alerts(request: HttpRequest) -> str:
