@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('clusters', '0001_initial'),
-        ('monitoring', '0002_cluster_health_proxy'),
+        ('monitoring', '0003_channel_severity_events_webhook_guard'),
     ]
 
     operations = [
