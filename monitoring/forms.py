@@ -43,6 +43,23 @@ class NotificationChannelForm(forms.ModelForm):
             "notify_on_resolved": "Notify when an alert resolves",
         }
 
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["email_addresses"] = ", ".join(self.instance.email_addresses)
+            if self.instance.webhook_secret:
+                # Write-only: the stored secret is never shown; a blank field keeps it.
+                self.fields["webhook_secret"].help_text = (
+                    "Leave blank to keep the current secret, or give a new one of at least "
+                    f"{MIN_SECRET_LENGTH} characters."
+                )
+
+    def clean_webhook_secret(self) -> str:
+        secret = self.cleaned_data.get("webhook_secret") or ""
+        if not secret and self.instance.pk:
+            return self.instance.webhook_secret
+        return secret
+
     def clean_email_addresses(self) -> list[str]:
         raw = self.cleaned_data.get("email_addresses") or ""
         addresses = [part.strip() for part in raw.replace("\n", ",").split(",") if part.strip()]

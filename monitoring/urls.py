@@ -17,6 +17,8 @@ urlpatterns = [
     path("notifications/", views.notification_channels, name="notifications"),
     path("notifications/<int:channel_id>/test", views.send_test_notification,
          name="send_test_notification"),
+    path("notifications/<int:channel_id>/edit", views.edit_notification_channel,
+         name="edit_notification_channel"),
     path("notifications/<int:channel_id>/delete", views.delete_notification_channel,
          name="delete_notification_channel"),
 ]

@@ -293,6 +293,23 @@ def send_test_notification(request: HttpRequest, channel_id: int) -> HttpRespons
     return redirect("monitoring:notifications")
 
 
+@login_required
+def edit_notification_channel(request: HttpRequest, channel_id: int) -> HttpResponse:
+    """Admins change a channel's destination, secret or filters; the form keeps input on errors."""
+    channel = _channel_for_admin(request, channel_id)
+    form = NotificationChannelForm(request.POST or None, instance=channel)
+    if request.method == "POST":
+        if form.is_valid():
+            form.save()
+            record_audit("notification_channel.changed", organization=channel.organization,
+                         request=request, target=channel, fields=sorted(form.changed_data))
+            messages.success(request, f"Channel {channel.name} saved.")
+            return redirect("monitoring:notifications")
+        return render(request, "monitoring/notification_edit.html",
+                      {"form": form, "channel": channel}, status=400)
+    return render(request, "monitoring/notification_edit.html", {"form": form, "channel": channel})
+
+
 @require_POST
 @login_required
 def delete_notification_channel(request: HttpRequest, channel_id: int) -> HttpResponse:

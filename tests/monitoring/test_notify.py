@@ -11,6 +11,7 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
+from accounts.models import AuditLogEntry
 from clusters.models import Cluster
 from monitoring import notify
 from monitoring.alerts import fire_alert, resolve_alert, silence_alert
@@ -238,3 +239,67 @@ def test_deleting_a_channel_asks_for_confirmation_first(client, owner, webhook):
     body = client.get(reverse("monitoring:notifications")).content.decode()
 
     assert f'data-confirm="Delete channel {webhook.name}?' in body
+
+
+def edit(client, channel, **fields):  # noqa: ANN001, ANN003, ANN201
+    data = {"name": channel.name, "kind": channel.kind, "webhook_url": channel.webhook_url,
+            "webhook_secret": "", "min_severity": channel.min_severity,
+            "notify_on_firing": "on", "notify_on_resolved": "on"}
+    data.update(fields)
+    return client.post(
+        reverse("monitoring:edit_notification_channel", args=[channel.id]),
+        {key: value for key, value in data.items() if value is not None},
+    )
+
+
+def test_an_admin_changes_a_channels_filter_and_keeps_its_secret(client, owner, webhook):
+    client.force_login(owner)
+
+    response = edit(client, webhook, min_severity="critical", notify_on_resolved=None)
+
+    assert response.status_code == 302
+    webhook.refresh_from_db()
+    assert (webhook.min_severity, webhook.notify_on_resolved) == ("critical", False)
+    assert webhook.webhook_secret == SECRET
+    assert AuditLogEntry.objects.filter(action="notification_channel.changed").exists()
+
+
+def test_the_edit_form_never_shows_the_secret(client, owner, webhook):
+    client.force_login(owner)
+
+    body = client.get(
+        reverse("monitoring:edit_notification_channel", args=[webhook.id])
+    ).content.decode()
+
+    assert "Leave blank to keep the current secret" in body
+    assert SECRET not in body
+
+
+def test_a_bad_edit_keeps_the_input_and_changes_nothing(client, owner, webhook):
+    client.force_login(owner)
+
+    response = edit(client, webhook, name="renamed", webhook_secret="short")
+
+    assert response.status_code == 400
+    assert 'value="renamed"' in response.content.decode()
+    webhook.refresh_from_db()
+    assert webhook.name != "renamed"
+    assert webhook.webhook_secret == SECRET
+
+
+def test_a_member_cannot_edit_a_channel(client, member, webhook):
+    client.force_login(member)
+
+    response = edit(client, webhook, name="renamed")
+
+    assert response.status_code == 403
+    webhook.refresh_from_db()
+    assert webhook.name != "renamed"
+
+
+def test_another_organizations_channel_cannot_be_edited(client, outsider, webhook):
+    client.force_login(outsider)
+
+    response = edit(client, webhook, name="renamed")
+
+    assert response.status_code == 404
