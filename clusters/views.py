@@ -76,6 +76,24 @@ def _last_event_id(**filters) -> int:  # noqa: ANN003
 # --- the cluster list ---------------------------------------------------------------------------
 
 
+def _firing_alert_counts(cluster_ids: list[str]) -> dict[str, int]:
+    """Firing alerts per cluster of one page.
+
+    Not an annotation on the page query: a COUNT over a join makes the database group every
+    cluster of the organization before it can sort and cut one page (75-95 ms at 10,000 clusters
+    against 20 ms at 100). Through the relation's name: clusters never import monitoring.
+    """
+    if not cluster_ids:
+        return {}
+    return dict(
+        Cluster.objects.filter(pk__in=cluster_ids, alerts__status="firing")
+        .order_by()
+        .values("pk")
+        .annotate(firing=Count("alerts"))
+        .values_list("pk", "firing")
+    )
+
+
 @login_required
 @require_GET
 def cluster_list(request: HttpRequest) -> HttpResponse:
@@ -91,17 +109,19 @@ def cluster_list(request: HttpRequest) -> HttpResponse:
     total = clusters.count()
     # Offset pages over an indexed, filtered query: a COUNT and one page of rows, whatever the
     # number of clusters; the page never loads more than PAGE_SIZE rows and their pools.
+    # "Newest first" walks the (organization, created_at, id) index and stops after one page;
+    # the alert counts are a separate query over this page's ids only (bench/cluster_list.py).
     last_page = max(1, -(-total // PAGE_SIZE))
     page = min(params["page"], last_page)
     start = (page - 1) * PAGE_SIZE
     rows = list(
         clusters.order_by(*ClusterListFilter.SORTS[params["sort"]])
-        # Through the relation's name: clusters never import monitoring (see STYLE.md).
-        .annotate(firing_alerts=Count("alerts", filter=Q(alerts__status="firing")))
         .prefetch_related(_live_pools())[start : start + PAGE_SIZE]
     )
+    firing = _firing_alert_counts([cluster.pk for cluster in rows])
     price = catalog.price_lookup()
     for cluster in rows:
+        cluster.firing_alerts = firing.get(cluster.pk, 0)
         cluster.node_count = sum(pool.desired_size for pool in cluster.live_pools)
         cluster.instance_types = sorted({p.instance_type for p in cluster.live_pools})
         cluster.monthly_cost = monthly_cost_of(cluster, cluster.live_pools, price)
