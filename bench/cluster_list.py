@@ -171,17 +171,20 @@ def time_case(client, params: dict, rounds: int, warmup: int) -> tuple[float, fl
 
 
 def explain(org) -> None:  # noqa: ANN001
-    """The plans of the list's COUNT and of its first and last page, as the view builds them."""
+    """The plans of the rows the list counts and of the pages it reads, as the view builds them
+    (the last page is read backwards from the other end, see clusters/views.py _page_of)."""
     from clusters.forms import ClusterListFilter
     from clusters.models import Cluster
 
     clusters = Cluster.objects.filter(organization=org).live()
     order = ClusterListFilter.SORTS["newest"]
-    last = clusters.count() // PAGE_SIZE * PAGE_SIZE
+    backwards = [f[1:] if f.startswith("-") else f"-{f}" for f in order]
     for label, qs in [
-        ("count", clusters.values("pk")),
+        ("rows counted", clusters.order_by().values("pk")),
         ("first page", clusters.order_by(*order)[:PAGE_SIZE]),
-        ("last page", clusters.order_by(*order)[last:last + PAGE_SIZE]),
+        ("last page", clusters.order_by(*backwards)[:PAGE_SIZE]),
+        ("status filter", clusters.filter(status="failed").order_by(*order)[:PAGE_SIZE]),
+        ("sort by name", clusters.order_by(*ClusterListFilter.SORTS["name"])[:PAGE_SIZE]),
     ]:
         print(f"-- plan of the {label}:\n{qs.explain()}")
 

@@ -166,7 +166,11 @@ class Cluster(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["organization", "status"]),
+            # Also one page of one status, newest first, without a sort (the status filter).
+            models.Index(
+                fields=["organization", "status", "-created_at", "-id"],
+                name="cluster_org_status_newest_idx",
+            ),
             # The list's default order: one page of the newest clusters is read straight off
             # this index instead of sorting the whole organization (bench/cluster_list.py).
             models.Index(
