@@ -1,7 +1,10 @@
 """The account's sessions page: every browser signed in as you, and signing them out."""
 
+from datetime import timedelta
+
 import pytest
 from allauth.usersessions.models import UserSession
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -127,6 +130,21 @@ def test_a_session_without_a_record_is_listed_after_its_next_request(client, use
     page = client.get(SESSIONS, HTTP_USER_AGENT=FIREFOX).content.decode()
     assert "This session" in page
     assert UserSession.objects.filter(user=user).count() == 1
+
+
+def test_last_seen_is_written_at_most_once_per_interval(laptop, user):
+    laptop.get(reverse("accounts:account"))  # the first request after sign-in starts the interval
+    session = UserSession.objects.get(user=user)
+    long_ago = session.last_seen_at - timedelta(hours=3)
+    UserSession.objects.filter(pk=session.pk).update(last_seen_at=long_ago, ip="192.0.2.1")
+    laptop.get(reverse("accounts:account"))  # within the interval: no write
+    session.refresh_from_db()
+    assert session.last_seen_at == long_ago
+    cache.delete(f"usersession-seen:{session.session_key}")  # the interval has passed
+    laptop.get(reverse("accounts:account"))
+    session.refresh_from_db()
+    assert session.last_seen_at > long_ago
+    assert session.ip == "203.0.113.7"
 
 
 def test_the_sessions_page_needs_a_signed_in_user(client):
