@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.usersessions.admin import UserSessionAdmin as AllauthUserSessionAdmin
+from allauth.usersessions.models import UserSession
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -270,3 +272,32 @@ class AuditLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+# --- Signed-in sessions (allauth.usersessions) ----------------------------------------------
+
+# allauth's admin searches `user__username`, a field our e-mail-only User lacks (a search would
+# fail with FieldError), and its delete removes the row but leaves the browser signed in.
+admin.site.unregister(UserSession)
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(AllauthUserSessionAdmin):
+    list_select_related = ["user"]
+    search_fields = ["user__email", "ip"]
+    actions = ["end_sessions"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Sign out the selected sessions")
+    def end_sessions(self, request: HttpRequest, queryset: QuerySet) -> None:
+        ended = 0
+        for session in queryset.select_related("user"):
+            session.end()
+            record_audit(
+                "admin.session_ended", organization=None, request=request,
+                target=session.user.email, ip=session.ip,
+            )
+            ended += 1
+        self.message_user(request, f"Signed out {ended} session(s).", messages.SUCCESS)

@@ -1,4 +1,5 @@
-"""Organization pages: create, switch, settings, members, invitations, audit log, account.
+"""Organization pages: create, switch, settings, members, invitations, audit log, account and
+its sessions.
 
 Views check access, validate, call one function from accounts/members.py, render. Another
 organization's page is a 404; a member without the admin role gets a 403 for admin changes.
@@ -19,6 +20,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import members as ops
+from accounts import sessions as user_sessions
 from accounts.access import get_admin_membership_or_404, get_membership_or_404
 from accounts.audit import record_audit
 from accounts.forms import (
@@ -379,3 +381,38 @@ def revoke_api_token(request: HttpRequest, slug: str, token_id: int) -> HttpResp
     else:
         messages.info(request, f"The token “{token.name}” was already revoked.")
     return redirect("accounts:tokens", slug)
+
+
+@login_required
+def sessions(request: HttpRequest) -> HttpResponse:
+    rows = user_sessions.list_sessions(request.user, request.session.session_key)
+    return render(
+        request, "accounts/sessions.html",
+        {"sessions": rows, "others": sum(not row.is_current for row in rows)},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def end_other_sessions(request: HttpRequest) -> HttpResponse:
+    """GET asks to confirm (it works without JavaScript); POST signs the other browsers out."""
+    if request.method == "GET":
+        rows = user_sessions.list_sessions(request.user, request.session.session_key)
+        others = [row for row in rows if not row.is_current]
+        return render(request, "accounts/sessions_confirm.html", {"others": others})
+    ended = user_sessions.end_other_sessions(request)
+    if ended:
+        messages.success(request, f"Signed out {ended} other session{'s' if ended != 1 else ''}.")
+    else:
+        messages.info(request, "There were no other sessions to sign out.")
+    return redirect("accounts:sessions")
+
+
+@require_POST
+@login_required
+def end_session(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = user_sessions.get_session_of(request.user, session_id)  # 404 for anyone else's
+    if user_sessions.end_session(request, session):
+        return redirect("account_login")
+    messages.success(request, "Signed that session out.")
+    return redirect("accounts:sessions")

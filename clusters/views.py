@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -76,6 +76,41 @@ def _last_event_id(**filters) -> int:  # noqa: ANN003
 # --- the cluster list ---------------------------------------------------------------------------
 
 
+def _page_of(clusters: QuerySet, order: tuple[str, ...], start: int, total: int) -> list[Cluster]:
+    """Rows start..start+PAGE_SIZE of `clusters` in `order`.
+
+    An OFFSET makes the database walk every row before the page, so the last of 400 pages cost
+    three times the first. Pages in the second half are read from the other end instead, in the
+    reversed order with a small offset, and turned round: the last page costs what the first
+    does. Every sort ends in the primary key, so both directions list the same rows.
+    """
+    end = min(start + PAGE_SIZE, total)
+    if start <= total // 2:
+        return list(clusters.order_by(*order)[start:end])
+    backwards = [field[1:] if field.startswith("-") else f"-{field}" for field in order]
+    rows = list(clusters.order_by(*backwards)[total - end : total - start])
+    rows.reverse()
+    return rows
+
+
+def _firing_alert_counts(cluster_ids: list[str]) -> dict[str, int]:
+    """Firing alerts per cluster of one page.
+
+    Not an annotation on the page query: a COUNT over a join makes the database group every
+    cluster of the organization before it can sort and cut one page (75-95 ms at 10,000 clusters
+    against 20 ms at 100). Through the relation's name: clusters never import monitoring.
+    """
+    if not cluster_ids:
+        return {}
+    return dict(
+        Cluster.objects.filter(pk__in=cluster_ids, alerts__status="firing")
+        .order_by()
+        .values("pk")
+        .annotate(firing=Count("alerts"))
+        .values_list("pk", "firing")
+    )
+
+
 @login_required
 @require_GET
 def cluster_list(request: HttpRequest) -> HttpResponse:
@@ -91,17 +126,19 @@ def cluster_list(request: HttpRequest) -> HttpResponse:
     total = clusters.count()
     # Offset pages over an indexed, filtered query: a COUNT and one page of rows, whatever the
     # number of clusters; the page never loads more than PAGE_SIZE rows and their pools.
+    # "Newest first" walks the (organization, created_at, id) index and stops after one page;
+    # the alert counts are a separate query over this page's ids only (bench/cluster_list.py).
     last_page = max(1, -(-total // PAGE_SIZE))
     page = min(params["page"], last_page)
     start = (page - 1) * PAGE_SIZE
-    rows = list(
-        clusters.order_by(*ClusterListFilter.SORTS[params["sort"]])
-        # Through the relation's name: clusters never import monitoring (see STYLE.md).
-        .annotate(firing_alerts=Count("alerts", filter=Q(alerts__status="firing")))
-        .prefetch_related(_live_pools())[start : start + PAGE_SIZE]
+    rows = _page_of(
+        clusters.prefetch_related(_live_pools()), ClusterListFilter.SORTS[params["sort"]],
+        start, total,
     )
+    firing = _firing_alert_counts([cluster.pk for cluster in rows])
     price = catalog.price_lookup()
     for cluster in rows:
+        cluster.firing_alerts = firing.get(cluster.pk, 0)
         cluster.node_count = sum(pool.desired_size for pool in cluster.live_pools)
         cluster.instance_types = sorted({p.instance_type for p in cluster.live_pools})
         cluster.monthly_cost = monthly_cost_of(cluster, cluster.live_pools, price)

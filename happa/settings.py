@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
     "allauth.mfa",
+    "allauth.usersessions",
     "mozilla_django_oidc",
     "accounts",
     "clusters",
@@ -107,6 +108,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # allauth's UserSessionsMiddleware, throttled: it writes the session's IP and last-seen time
+    # at most once a minute instead of on every request (accounts/middleware.py says why).
+    "accounts.middleware.UserSessionActivityMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.CurrentOrganizationMiddleware",
 ]
@@ -228,6 +232,10 @@ SOCIALACCOUNT_ONLY = False
 # connect it while signed in. SSO apps come from IdentityProvider rows, never from settings.
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+# allauth.usersessions: one row per signed-in browser, listed and ended on the account's sessions
+# page (accounts/sessions.py). Activity (IP, last seen) is tracked, throttled by the middleware.
+USERSESSIONS_TRACK_ACTIVITY = True
+USERSESSIONS_ACTIVITY_SECONDS = env_int("USERSESSIONS_ACTIVITY_SECONDS", 60)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Happa"
 

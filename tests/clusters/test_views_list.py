@@ -146,8 +146,48 @@ def test_list_query_count_does_not_grow_with_clusters(
         NodePoolFactory(cluster=cluster, name="big", instance_type="m5.2xlarge")
     client.force_login(member)
     client.get(LIST)  # warm the session and the catalog policy row
-    # session, user, membership (middleware), memberships (nav), count, page, pools, prices,
-    # last event id
-    with django_assert_num_queries(9):
+    # session, user, membership (middleware), memberships (nav), count, page, pools, firing
+    # alerts of the page, prices, last event id
+    with django_assert_num_queries(10):
         response = client.get(LIST, {"sort": "name"})
     assert response.status_code == 200
+
+
+def test_list_counts_only_firing_alerts_of_each_cluster(client, member, organization):
+    from monitoring.models import Alert
+
+    noisy = ClusterFactory(organization=organization, name="noisy", status="running")
+    quiet = ClusterFactory(organization=organization, name="quiet", status="running")
+    for fingerprint, status in [("a", "firing"), ("b", "firing"), ("c", "resolved")]:
+        Alert.objects.create(cluster=noisy, organization=organization, fingerprint=fingerprint,
+                             summary=fingerprint, status=status)
+    Alert.objects.create(cluster=quiet, organization=organization, fingerprint="d",
+                         summary="d", status="resolved")
+    client.force_login(member)
+    html = client.get(LIST).content.decode()
+    assert f'?cluster={noisy.id}" class="alert-count">2</a>' in html
+    assert f"?cluster={quiet.id}" not in html
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest", "name", "-name", "status"])
+def test_every_page_in_turn_lists_each_cluster_once_in_order(client, member, organization, sort):
+    # Pages past the middle are read from the other end (clusters/views.py _page_of).
+    import re
+
+    from clusters.forms import ClusterListFilter
+
+    statuses = ["running", "failed", "creating", "deleted"]
+    for i in range(120):  # 90 live: pages 3 and 4 are read backwards, 4 is a short one
+        ClusterFactory(organization=organization, name=f"c-{(i * 37) % 120:03d}",
+                       status=statuses[i % 4])
+    expected = list(
+        Cluster.objects.filter(organization=organization).live()
+        .order_by(*ClusterListFilter.SORTS[sort]).values_list("id", flat=True)
+    )
+    client.force_login(member)
+    listed = []
+    for page in (1, 2, 3, 4):
+        html = client.get(LIST, {"sort": sort, "page": page}).content.decode()
+        listed += re.findall(r'<tr id="cluster-(\w+)-row">', html)
+    assert len(expected) == 90
+    assert listed == expected
