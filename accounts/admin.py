@@ -108,7 +108,8 @@ class UserAdmin(AuditedAdmin, BaseUserAdmin):
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [
-        (None, {"classes": ["wide"], "fields": ["email", "usable_password", "password1", "password2"]})
+        (None, {"classes": ["wide"],
+                "fields": ["email", "usable_password", "password1", "password2"]}),
     ]
 
     def get_inline_instances(self, request: HttpRequest, obj: User | None = None) -> list:
@@ -184,6 +185,13 @@ class InvitationAdmin(AuditedAdmin):
 # --- Single sign-on -------------------------------------------------------------------------
 
 
+def https_by_default(field: models.Field, **kwargs: Any) -> forms.Field | None:
+    """Form fields of a model, with https assumed for a bare host name (Django 6's default)."""
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return field.formfield(**kwargs)
+
+
 class IdentityProviderAdminForm(forms.ModelForm):
     new_client_secret = forms.CharField(
         label="Client secret",
@@ -195,7 +203,10 @@ class IdentityProviderAdminForm(forms.ModelForm):
 
     class Meta:
         model = IdentityProvider
-        exclude = ["client_secret"]
+        # Never the stored client_secret: new_client_secret above replaces it, write-only.
+        fields = ["organization", "name", "issuer", "client_id", "groups_claim", "group_roles",
+                  "default_role", "allowed_email_domains"]
+        formfield_callback = https_by_default
 
     def clean(self) -> dict:
         cleaned = super().clean()

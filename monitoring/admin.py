@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -56,6 +57,7 @@ class SilenceAdmin(admin.ModelAdmin):
 
 @admin.register(NotificationChannel)
 class NotificationChannelAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # Django 6's default
     list_display = ["name", "organization", "kind", "is_active", "created_at"]
     list_filter = ["kind", "is_active", "organization"]
     search_fields = ["name", "organization__slug", "webhook_url"]
