@@ -1,9 +1,12 @@
 """Live status over websockets: join the groups, replay what the page missed, then forward.
 
-A socket for a cluster or organization the user cannot see is closed with 4404 before it is
-accepted (a 404, not a 403 that confirms it exists). On connect the consumer joins the group first
-and replays from the database second, so an event committed in between is sent twice rather than
-never; the consumer and the page both drop duplicates by event id.
+The group message carries the HTML rendered once by the publisher (clusters/events.py), so
+forwarding a push costs a duplicate check and a send per socket. A socket for a cluster or
+organization the user cannot see is closed with 4404 before it is accepted (a 404, not a 403 that
+confirms it exists). On connect the consumer joins the group first and replays from the database
+second, so an event committed in between is sent twice rather than never; the consumer and the
+page both drop duplicates by event id. Pushes that arrive during the replay wait in the channel
+layer's buffer (Channels dispatches one handler at a time), so a socket gets them after it.
 """
 
 from __future__ import annotations
@@ -49,10 +52,12 @@ def redis_slot() -> asyncio.Semaphore:
 
 
 class FragmentCache:
-    """Renders each pushed event once per process, however many sockets watch it.
+    """Renders a pushed event once per process when its message came without HTML.
 
-    Per-socket work bounds fan-out (ARCHITECTURE.md), so the first consumer renders and the others
-    await the same task. Entries are per event loop: a task cannot be awaited from another loop.
+    Publishers normally render (clusters/events.py `push_message`); this is the fallback for a
+    message without `html`. Per-socket work bounds fan-out (ARCHITECTURE.md), so the first consumer
+    renders and the others await the same task. Entries are per event loop: a task cannot be
+    awaited from another loop.
     """
 
     def __init__(self, size: int = 512) -> None:
@@ -156,12 +161,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
         """The page only listens; anything it sends is ignored."""
 
     async def event_created(self, message: dict) -> None:
+        # channels-redis hands the same message dict to every socket of this process: read only.
         event_id = int(message["event_id"])
         if event_id in self.sent_ids:
             return
-        html = await fragments.get(
-            (self.fragment_scope, event_id), lambda: self.render_pushed(event_id)
-        )
+        html = message.get("html")
+        if html is None:  # the publisher had no renderer or its render failed
+            html = await fragments.get(
+                (self.fragment_scope, event_id), lambda: self.render_pushed(event_id)
+            )
         self.sent_ids.append(event_id)
         if html:
             await self.send(text_data=html)

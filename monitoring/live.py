@@ -90,3 +90,13 @@ def missed_events(*, after: int, cluster_id: str | None = None,
         events = events.filter(organization_id=organization_id)
     newest_first = list(events.order_by("-id")[:REPLAY_LIMIT])
     return newest_first[::-1]
+
+
+def render_cluster_event(event: Event) -> str:
+    """The push for a cluster page about one new event (rendered once, by the publisher)."""
+    return render_cluster_push(event.cluster_id, [event])
+
+
+def render_organization_event(event: Event) -> str:
+    """The push for a cluster list about one new event (rendered once, by the publisher)."""
+    return render_organization_push([Cluster.objects.get(pk=event.cluster_id)], event.id)
