@@ -385,12 +385,16 @@ def test_open_sockets_are_counted_for_the_metrics_gauge(organization, member):
     assert async_to_sync(scenario)() == (before + 1, before)
 
 
-def test_a_thousand_sockets_closing_together_leave_no_stale_group_members(organization, member):
+def test_a_thousand_sockets_share_one_group_member_and_leave_none_when_closing_together(
+    organization, member
+):
     app = URLRouter(websocket_urlpatterns)  # the consumer itself; the session was tested above
     group_key = get_channel_layer()._group_key(organization_group(organization.id))
     store = redis.Redis.from_url(settings.REDIS_URL)
+    pushed = {"type": "event.created", "event_id": 1, "cluster_id": "x", "kind": "step",
+              "html": "<p>to all</p>"}
 
-    async def scenario() -> tuple[int, int]:
+    async def scenario() -> tuple[int, list[str], int]:
         sockets = []
         for _ in range(1000):
             socket = WebsocketCommunicator(app, f"/ws/organizations/{organization.id}/")
@@ -401,11 +405,17 @@ def test_a_thousand_sockets_closing_together_leave_no_stale_group_members(organi
                 *(s.connect(timeout=60) for s in sockets[start : start + 100])
             )
             assert all(connected for connected, _ in results)
+        # One membership for this process, whatever its number of sockets: the hub fans out.
         while_open = store.zcard(group_key)
+        await get_channel_layer().group_send(organization_group(organization.id), pushed)
+        received = await asyncio.gather(*(s.receive_from(timeout=60) for s in sockets))
         await asyncio.gather(*(s.disconnect(timeout=60) for s in sockets))
-        return while_open, store.zcard(group_key)
+        return while_open, received, store.zcard(group_key)
 
-    assert async_to_sync(scenario)() == (1000, 0)
+    while_open, received, after_closing = async_to_sync(scenario)()
+    assert while_open == 1
+    assert received == [pushed["html"]] * 1000
+    assert after_closing == 0
 
 
 def test_an_idle_socket_still_receives_events_after_the_redis_read_timeout(organization, member):
