@@ -101,9 +101,17 @@ import json, sys, time, django
 django.setup()
 from django.db import transaction
 from clusters.models import Cluster
-from clusters.events import record_event
+from channels.layers import get_channel_layer
+from clusters.events import (CLUSTER_AUDIENCE, ORGANIZATION_AUDIENCE, publisher_loop,
+                             push_message, record_event)
+from clusters.models import Event
 cluster = Cluster.objects.get(pk=sys.argv[1])
 count, interval = int(sys.argv[2]), float(sys.argv[3])
+# Warm up as a long-lived worker is, untimed and to nobody: templates compiled, the publisher
+# loop's thread and Redis connection open.
+warm = Event(id=0, cluster=cluster, organization_id=cluster.organization_id, message="warm-up")
+push_message(warm, CLUSTER_AUDIENCE), push_message(warm, ORGANIZATION_AUDIENCE)
+publisher_loop.submit(get_channel_layer().group_send("bench-warm-up", {"type": "x"})).result(5)
 for i in range(count):
     stamp = {}
     with transaction.atomic():
