@@ -5,8 +5,9 @@ forwarding a push costs a duplicate check and a send per socket. A socket for a 
 organization the user cannot see is closed with 4404 before it is accepted (a 404, not a 403 that
 confirms it exists). On connect the consumer joins the group first and replays from the database
 second, so an event committed in between is sent twice rather than never; the consumer and the
-page both drop duplicates by event id. Pushes that arrive during the replay wait in the channel
-layer's buffer (Channels dispatches one handler at a time), so a socket gets them after it.
+page both drop duplicates by event id. "Joining" means subscribing to this process's feed for the
+group (monitoring/hub.py: one channel-layer membership per process and group); pushes that arrive
+during the replay wait in the socket's queue, which is forwarded only after the replay was sent.
 """
 
 from __future__ import annotations
