@@ -160,7 +160,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 self.is_lagging = True
                 log.info("socket %s is %d pushes behind; closing it", self.channel_name,
                          PUSH_BACKLOG)
-                asyncio.get_running_loop().create_task(self.close(code=CLOSE_TRY_AGAIN))
+                # Kept on the consumer: the loop holds only a weak reference to a task.
+                self.closing = asyncio.get_running_loop().create_task(
+                    self.close(code=CLOSE_TRY_AGAIN)
+                )
 
     async def forward_pushes(self) -> None:
         try:
