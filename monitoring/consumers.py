@@ -1,9 +1,13 @@
 """Live status over websockets: join the groups, replay what the page missed, then forward.
 
-A socket for a cluster or organization the user cannot see is closed with 4404 before it is
-accepted (a 404, not a 403 that confirms it exists). On connect the consumer joins the group first
-and replays from the database second, so an event committed in between is sent twice rather than
-never; the consumer and the page both drop duplicates by event id.
+The group message carries the HTML rendered once by the publisher (clusters/events.py), so
+forwarding a push costs a duplicate check and a send per socket. A socket for a cluster or
+organization the user cannot see is closed with 4404 before it is accepted (a 404, not a 403 that
+confirms it exists). On connect the consumer joins the group first and replays from the database
+second, so an event committed in between is sent twice rather than never; the consumer and the
+page both drop duplicates by event id. "Joining" means subscribing to this process's feed for the
+group (monitoring/hub.py: one channel-layer membership per process and group); pushes that arrive
+during the replay wait in the socket's queue, which is forwarded only after the replay was sent.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from accounts.models import Organization
 from clusters.events import cluster_group, organization_group
 from clusters.models import Cluster, Event
 from monitoring import live, metrics
+from monitoring.hub import hub
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +35,9 @@ CLOSE_BAD_REQUEST = 4400
 # Not one of the codes htmx's ws extension reconnects on by itself (1006/1011/1012/1013): 1011 is.
 CLOSE_TRY_AGAIN = 1011
 
-# channels-redis forgets group members after `group_expiry` (300 s in settings, so members of dead
-# processes go quickly); a live socket re-adds itself well before that.
-GROUP_REFRESH_SECONDS = 120
+# Pushes a socket may have waiting (a replay in progress, a slow client) before it is closed to
+# catch up by replay; channels-redis' per-channel capacity is 200 in settings.
+PUSH_BACKLOG = 200
 
 # redis-py's asyncio pool holds at most 100 connections and fails (not waits) beyond that: a burst
 # of sockets opening or closing at once in one process must queue for Redis instead of failing.
@@ -49,10 +54,12 @@ def redis_slot() -> asyncio.Semaphore:
 
 
 class FragmentCache:
-    """Renders each pushed event once per process, however many sockets watch it.
+    """Renders a pushed event once per process when its message came without HTML.
 
-    Per-socket work bounds fan-out (ARCHITECTURE.md), so the first consumer renders and the others
-    await the same task. Entries are per event loop: a task cannot be awaited from another loop.
+    Publishers normally render (clusters/events.py `push_message`); this is the fallback for a
+    message without `html`. Per-socket work bounds fan-out (ARCHITECTURE.md), so the first consumer
+    renders and the others await the same task. Entries are per event loop: a task cannot be
+    awaited from another loop.
     """
 
     def __init__(self, size: int = 512) -> None:
@@ -102,8 +109,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.groups_joined = []
         self.sent_ids: deque[int] = deque(maxlen=2048)
-        self.refresher: asyncio.Task | None = None
+        # Pushes wait here while the replay runs (so they follow it) and while a send is slow.
+        self.pushes: asyncio.Queue[dict] = asyncio.Queue(maxsize=PUSH_BACKLOG)
+        self.sender: asyncio.Task | None = None
         self.is_counted = False
+        self.is_lagging = False
         after = parse_after(self.scope.get("query_string", b""))
         if after is None:
             await self.close(code=CLOSE_BAD_REQUEST)
@@ -115,7 +125,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         try:
             async with redis_slot():
                 for group in self.groups_to_join():
-                    await self.channel_layer.group_add(group, self.channel_name)
+                    await hub().join(self.channel_layer, group, self)
                     self.groups_joined.append(group)
                 await metrics.connection_opened()
                 self.is_counted = True
@@ -124,44 +134,59 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TRY_AGAIN)
             return
         await self.accept()
-        self.refresher = asyncio.get_running_loop().create_task(self.refresh_groups())
         await self.replay(after)
+        self.sender = asyncio.get_running_loop().create_task(self.forward_pushes())
 
     async def disconnect(self, code: int) -> None:
-        if self.refresher is not None:
-            self.refresher.cancel()
+        if self.sender is not None:
+            self.sender.cancel()
         if not self.groups_joined:
             return
         async with redis_slot():
             for group in self.groups_joined:
-                try:
-                    await self.channel_layer.group_discard(group, self.channel_name)
-                except Exception:  # noqa: BLE001 - group_expiry removes it if Redis is down now
-                    log.warning("could not leave %s", group, exc_info=True)
+                await hub().leave(group, self)
             if self.is_counted:
                 await metrics.connection_closed()
         self.groups_joined = []
 
-    async def refresh_groups(self) -> None:
-        while True:
-            await asyncio.sleep(GROUP_REFRESH_SECONDS)
-            async with redis_slot():
-                for group in self.groups_joined:
-                    try:
-                        await self.channel_layer.group_add(group, self.channel_name)
-                    except Exception:  # noqa: BLE001 - try again next round
-                        log.warning("could not refresh %s", group, exc_info=True)
+    def push(self, message: dict) -> None:
+        """Called by this process's feed (monitoring/hub.py) for every message to a joined group."""
+        try:
+            self.pushes.put_nowait(message)
+        except asyncio.QueueFull:
+            # A socket this far behind would only fall further: close it, and the page reconnects
+            # and replays from its cursor instead of the feed buffering without bound.
+            if not self.is_lagging:
+                self.is_lagging = True
+                log.info("socket %s is %d pushes behind; closing it", self.channel_name,
+                         PUSH_BACKLOG)
+                # Kept on the consumer: the loop holds only a weak reference to a task.
+                self.closing = asyncio.get_running_loop().create_task(
+                    self.close(code=CLOSE_TRY_AGAIN)
+                )
+
+    async def forward_pushes(self) -> None:
+        try:
+            while True:
+                await self.event_created(await self.pushes.get())
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - the socket is gone; disconnect() cleans up
+            log.debug("stopped forwarding to %s", self.channel_name, exc_info=True)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """The page only listens; anything it sends is ignored."""
 
     async def event_created(self, message: dict) -> None:
+        # channels-redis hands the same message dict to every socket of this process: read only.
         event_id = int(message["event_id"])
         if event_id in self.sent_ids:
             return
-        html = await fragments.get(
-            (self.fragment_scope, event_id), lambda: self.render_pushed(event_id)
-        )
+        html = message.get("html")
+        if html is None:  # the publisher had no renderer or its render failed
+            html = await fragments.get(
+                (self.fragment_scope, event_id), lambda: self.render_pushed(event_id)
+            )
         self.sent_ids.append(event_id)
         if html:
             await self.send(text_data=html)

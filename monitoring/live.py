@@ -27,15 +27,15 @@ def firing_alerts(cluster: Cluster) -> list[Alert]:
     return list(cluster.alerts.firing().order_by("severity", "-starts_at")[:20])
 
 
+def node_context(cluster: Cluster) -> dict[str, Any]:
+    """What `node_counts` needs beyond the cluster."""
+    pools = list(cluster.node_pools.exclude(status=Cluster.Status.DELETED))
+    return {"pools": pools, "desired_nodes": sum(pool.desired_size for pool in pools)}
+
+
 def live_context(cluster: Cluster) -> dict[str, Any]:
     """Everything the cluster partials need: pass it to `{% include %}` or merge into a view's."""
-    pools = list(cluster.node_pools.exclude(status=Cluster.Status.DELETED))
-    return {
-        "cluster": cluster,
-        "alerts": firing_alerts(cluster),
-        "pools": pools,
-        "desired_nodes": sum(pool.desired_size for pool in pools),
-    }
+    return {"cluster": cluster, "alerts": firing_alerts(cluster), **node_context(cluster)}
 
 
 def last_event_id(cluster: Cluster | None = None, organization_id: int | None = None) -> int:
@@ -56,13 +56,14 @@ def _render(partial: str, context: dict[str, Any], *, oob: bool = True) -> str:
 def render_cluster_push(cluster_id: str, events: list[Event], kinds: set[str] | None = None) -> str:
     """One websocket message for a cluster page: new event rows plus the parts they change."""
     cluster = Cluster.objects.get(pk=cluster_id)
-    context = live_context(cluster)
+    context: dict[str, Any] = {"cluster": cluster}
     kinds = kinds if kinds is not None else {event.kind for event in events}
     parts = [_render("status_badge", context), _render("progress", context)]
+    # Only the parts an event can change are queried and rendered: this runs for every event.
     if kinds & KINDS_CHANGING_ALERTS:
-        parts.append(_render("alerts_banner", context))
+        parts.append(_render("alerts_banner", {**context, "alerts": firing_alerts(cluster)}))
     if kinds & KINDS_CHANGING_NODES:
-        parts.append(_render("node_counts", context))
+        parts.append(_render("node_counts", {**context, **node_context(cluster)}))
     if events:
         parts.append(_render("event_rows_append", {**context, "events": events}))
     return "\n".join(parts)
@@ -90,3 +91,13 @@ def missed_events(*, after: int, cluster_id: str | None = None,
         events = events.filter(organization_id=organization_id)
     newest_first = list(events.order_by("-id")[:REPLAY_LIMIT])
     return newest_first[::-1]
+
+
+def render_cluster_event(event: Event) -> str:
+    """The push for a cluster page about one new event (rendered once, by the publisher)."""
+    return render_cluster_push(event.cluster_id, [event])
+
+
+def render_organization_event(event: Event) -> str:
+    """The push for a cluster list about one new event (rendered once, by the publisher)."""
+    return render_organization_push([Cluster.objects.get(pk=event.cluster_id)], event.id)

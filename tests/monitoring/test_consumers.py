@@ -189,6 +189,122 @@ def test_an_event_replayed_on_connect_is_not_sent_again_when_its_push_arrives(
     assert event_ids(replay) == [before.id]
 
 
+def test_the_cluster_group_message_carries_the_fragment_rendered_by_the_publisher(organization):
+    cluster = ClusterFactory(
+        organization=organization, status=Cluster.Status.CREATING, steps_total=19, steps_done=3
+    )
+    layer = get_channel_layer()
+
+    async def scenario() -> tuple[Event, dict]:
+        channel = await layer.new_channel()
+        await layer.group_add(cluster_group(cluster.id), channel)
+        event = await database_sync_to_async(record_event)(cluster, "VPC available", step="vpc")
+        message = await asyncio.wait_for(layer.receive(channel), TIMEOUT)
+        await layer.group_discard(cluster_group(cluster.id), channel)
+        return event, message
+
+    event, message = async_to_sync(scenario)()
+    assert message["type"] == "event.created"
+    assert message["event_id"] == event.id
+    assert event_ids(message["html"]) == [event.id]
+    assert "step 3 of 19" in message["html"]
+
+
+def test_the_organization_group_message_carries_the_row_status_rendered_by_the_publisher(
+    organization,
+):
+    cluster = ClusterFactory(organization=organization, status=Cluster.Status.RUNNING)
+    layer = get_channel_layer()
+
+    async def scenario() -> tuple[Event, dict]:
+        channel = await layer.new_channel()
+        await layer.group_add(organization_group(organization.id), channel)
+        event = await database_sync_to_async(record_event)(cluster, "healthy")
+        message = await asyncio.wait_for(layer.receive(channel), TIMEOUT)
+        await layer.group_discard(organization_group(organization.id), channel)
+        return event, message
+
+    event, message = async_to_sync(scenario)()
+    assert f'id="cluster-{cluster.id}-row-status"' in message["html"]
+    assert f'data-event-id="{event.id}"' in message["html"]
+
+
+def test_the_consumer_forwards_the_pushed_html_as_is_without_rendering_it(organization, member):
+    cluster = ClusterFactory(organization=organization)
+    headers = session_headers(member)
+    # No such event row: a consumer that loaded or rendered it would have nothing to send.
+    pushed = {"type": "event.created", "event_id": 10**9, "cluster_id": cluster.id,
+              "kind": "step", "html": '<p id="pre-rendered">as the publisher rendered it</p>'}
+
+    async def scenario() -> str:
+        socket = communicator(f"/ws/clusters/{cluster.id}/", headers)
+        connected, _ = await socket.connect(timeout=TIMEOUT)
+        assert connected
+        await get_channel_layer().group_send(cluster_group(cluster.id), pushed)
+        html = await socket.receive_from(timeout=TIMEOUT)
+        await socket.disconnect()
+        return html
+
+    assert async_to_sync(scenario)() == pushed["html"]
+
+
+def test_a_push_without_html_is_rendered_by_the_consumer(organization, member):
+    cluster = ClusterFactory(organization=organization)
+    # Stored without record_event, so nothing was published for it.
+    event = Event.objects.create(
+        cluster=cluster, organization_id=organization.id, message="rendered by the consumer"
+    )
+    headers = session_headers(member)
+
+    async def scenario() -> str:
+        socket = communicator(f"/ws/clusters/{cluster.id}/", headers)
+        connected, _ = await socket.connect(timeout=TIMEOUT)
+        assert connected
+        await get_channel_layer().group_send(
+            cluster_group(cluster.id),
+            {"type": "event.created", "event_id": event.id, "cluster_id": cluster.id,
+             "kind": "step"},
+        )
+        html = await socket.receive_from(timeout=TIMEOUT)
+        await socket.disconnect()
+        return html
+
+    html = async_to_sync(scenario)()
+    assert event_ids(html) == [event.id]
+    assert "rendered by the consumer" in html
+
+
+def test_replayed_then_pushed_events_reach_the_socket_in_id_order_once_each(
+    organization, member
+):
+    cluster = ClusterFactory(organization=organization, status=Cluster.Status.CREATING)
+    before = [record_event(cluster, f"before {n}") for n in range(2)]
+    headers = session_headers(member)
+
+    async def scenario() -> tuple[list[int], list[int]]:
+        socket = communicator(f"/ws/clusters/{cluster.id}/?after=0", headers)
+        connected, _ = await socket.connect(timeout=TIMEOUT)
+        assert connected
+        received = [await socket.receive_from(timeout=TIMEOUT)]
+        after = [
+            await database_sync_to_async(record_event)(cluster, f"after {n}") for n in range(2)
+        ]
+        # A late duplicate of a replayed event, as a publisher racing the replay would send it.
+        await get_channel_layer().group_send(
+            cluster_group(cluster.id),
+            {"type": "event.created", "event_id": before[1].id, "cluster_id": cluster.id,
+             "kind": "step", "html": f'<li id="event-{before[1].id}"></li>'},
+        )
+        received += [await socket.receive_from(timeout=TIMEOUT) for _ in after]
+        assert await socket.receive_nothing(timeout=0.3)
+        await socket.disconnect()
+        shown = [event_id for html in received for event_id in event_ids(html)]
+        return shown, [event.id for event in before + after]
+
+    shown, recorded = async_to_sync(scenario)()
+    assert shown == recorded
+
+
 def test_the_organization_socket_pushes_the_row_status_of_the_cluster_concerned(
     organization, member
 ):
@@ -269,12 +385,16 @@ def test_open_sockets_are_counted_for_the_metrics_gauge(organization, member):
     assert async_to_sync(scenario)() == (before + 1, before)
 
 
-def test_a_thousand_sockets_closing_together_leave_no_stale_group_members(organization, member):
+def test_a_thousand_sockets_share_one_group_member_and_leave_none_when_closing_together(
+    organization, member
+):
     app = URLRouter(websocket_urlpatterns)  # the consumer itself; the session was tested above
     group_key = get_channel_layer()._group_key(organization_group(organization.id))
     store = redis.Redis.from_url(settings.REDIS_URL)
+    pushed = {"type": "event.created", "event_id": 1, "cluster_id": "x", "kind": "step",
+              "html": "<p>to all</p>"}
 
-    async def scenario() -> tuple[int, int]:
+    async def scenario() -> tuple[int, list[str], int]:
         sockets = []
         for _ in range(1000):
             socket = WebsocketCommunicator(app, f"/ws/organizations/{organization.id}/")
@@ -285,11 +405,17 @@ def test_a_thousand_sockets_closing_together_leave_no_stale_group_members(organi
                 *(s.connect(timeout=60) for s in sockets[start : start + 100])
             )
             assert all(connected for connected, _ in results)
+        # One membership for this process, whatever its number of sockets: the hub fans out.
         while_open = store.zcard(group_key)
+        await get_channel_layer().group_send(organization_group(organization.id), pushed)
+        received = await asyncio.gather(*(s.receive_from(timeout=60) for s in sockets))
         await asyncio.gather(*(s.disconnect(timeout=60) for s in sockets))
-        return while_open, store.zcard(group_key)
+        return while_open, received, store.zcard(group_key)
 
-    assert async_to_sync(scenario)() == (1000, 0)
+    while_open, received, after_closing = async_to_sync(scenario)()
+    assert while_open == 1
+    assert received == [pushed["html"]] * 1000
+    assert after_closing == 0
 
 
 def test_an_idle_socket_still_receives_events_after_the_redis_read_timeout(organization, member):
