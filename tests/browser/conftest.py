@@ -217,7 +217,9 @@ emit({"org_id": org.id, "owner": people[Role.OWNER], "viewer": people[Role.VIEWE
     )
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API is open, its event loop counts as running
+# in the main thread, and later tests that call async_to_sync there would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
