@@ -62,8 +62,13 @@ def render_cluster_push(cluster_id: str, events: list[Event], kinds: set[str] | 
     # Only the parts an event can change are queried and rendered: this runs for every event.
     if kinds & KINDS_CHANGING_ALERTS:
         parts.append(_render("alerts_banner", {**context, "alerts": firing_alerts(cluster)}))
+        parts.append(_render("health", context))
     if kinds & KINDS_CHANGING_NODES:
-        parts.append(_render("node_counts", {**context, **node_context(cluster)}))
+        nodes = node_context(cluster)
+        parts.append(_render("node_counts", {**context, **nodes}))
+        for pool in nodes["pools"]:  # the pool table's status and size cells
+            parts.append(_render("pool_status", {"pool": pool}))
+            parts.append(_render("pool_workers", {"pool": pool}))
     if events:
         parts.append(_render("event_rows_append", {**context, "events": events}))
     return "\n".join(parts)

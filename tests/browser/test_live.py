@@ -60,6 +60,8 @@ def test_a_cluster_created_in_the_form_reaches_running_without_a_reload(browser,
     # The diagram followed the ledger: every planned part of the network now exists.
     diagram = page.locator(f"#cluster-{cluster_id}-diagram svg")
     expect(diagram.locator('[data-part="NAT gateway"][data-state="present"]')).to_have_count(2)
+    # The pool table followed too: its first pool went from Pending to Running.
+    expect(page.locator('#pools [id^="pool-"][id$="-status"]').first).to_have_text("Running")
     assert_not_reloaded(page)
     screenshot(page, "cluster-running")
     page.context.close()
