@@ -20,7 +20,19 @@ REPLAY_LIMIT = 500
 
 # Which parts of a cluster page an event can change (the status badge and progress always go).
 KINDS_CHANGING_ALERTS = {Event.Kind.ALERT, Event.Kind.HEALTH, Event.Kind.STATUS}
-KINDS_CHANGING_NODES = {Event.Kind.SCALE, Event.Kind.STATUS, Event.Kind.HEALTH, Event.Kind.STEP}
+KINDS_CHANGING_NODES = {Event.Kind.SCALE, Event.Kind.STATUS, Event.Kind.HEALTH}
+# Of the provisioning steps only these change node pools (their status goes to Running in
+# ensure_node_pools, then "Step n of m done" follows); every other pool change writes a scale or
+# status event. Skipping the pool query for the other steps is most of a step push's cost.
+STEPS_CHANGING_NODES = {"ensure_masters", "ensure_node_pools", "delete_auto_scaling_groups"}
+
+
+def changes_nodes(events: list[Event]) -> bool:
+    return any(
+        event.kind in KINDS_CHANGING_NODES
+        or (event.kind == Event.Kind.STEP and event.step in STEPS_CHANGING_NODES)
+        for event in events
+    )
 
 
 def firing_alerts(cluster: Cluster) -> list[Alert]:
@@ -63,7 +75,7 @@ def render_cluster_push(cluster_id: str, events: list[Event], kinds: set[str] | 
     if kinds & KINDS_CHANGING_ALERTS:
         parts.append(_render("alerts_banner", {**context, "alerts": firing_alerts(cluster)}))
         parts.append(_render("health", context))
-    if kinds & KINDS_CHANGING_NODES:
+    if kinds & KINDS_CHANGING_NODES or changes_nodes(events):
         nodes = node_context(cluster)
         parts.append(_render("node_counts", {**context, **nodes}))
         for pool in nodes["pools"]:  # the pool table's status and size cells

@@ -69,3 +69,24 @@ def test_the_pool_table_cells_carry_the_ids_the_pushes_swap(client, member, orga
 
     assert f'<td><span id="pool-{pool.pk}-workers">' in page
     assert f'<td><span id="pool-{pool.pk}-status" class="status status-running">Running' in page
+
+
+def test_a_step_that_does_not_touch_pools_leaves_the_pool_cells_alone(organization):
+    cluster = ClusterFactory(organization=organization, status=Cluster.Status.CREATING)
+    pool = NodePoolFactory(cluster=cluster)
+    event = EventFactory(cluster=cluster, kind=Event.Kind.STEP, step="ensure_subnets")
+
+    html = render_cluster_push(cluster.id, [event])
+
+    assert f"pool-{pool.pk}-status" not in html
+    assert f"cluster-{cluster.id}-nodes" not in html
+
+
+def test_the_node_pool_step_pushes_the_pool_cells(organization):
+    cluster = ClusterFactory(organization=organization, status=Cluster.Status.CREATING)
+    pool = NodePoolFactory(cluster=cluster, status=Cluster.Status.RUNNING)
+    event = EventFactory(cluster=cluster, kind=Event.Kind.STEP, step="ensure_node_pools")
+
+    html = render_cluster_push(cluster.id, [event])
+
+    assert f'<span id="pool-{pool.pk}-status" class="status status-running"' in html
