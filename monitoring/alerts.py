@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -183,3 +184,10 @@ def silenced_until(alert: Alert, silences: list[Silence]) -> datetime | None:
     Takes the silences already loaded for a page, so a list of alerts costs no query per row.
     """
     return max((s.ends_at for s in silences if s.matches(alert)), default=None)
+
+
+def mark_silenced(alerts: Iterable[Alert], silences: Iterable[Silence]) -> None:
+    """Set `alert.silenced_until` on each alert of a page from the page's active silences."""
+    silences = list(silences)
+    for alert in alerts:
+        alert.silenced_until = silenced_until(alert, silences)

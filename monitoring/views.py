@@ -63,8 +63,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         .filter(organization=membership.organization)
         .select_related("cluster", "created_by")
     )
-    for alert in page:
-        alert.silenced_until = alerts.silenced_until(alert, silences)
+    alerts.mark_silenced(page, silences)
     return render(
         request,
         "monitoring/alerts.html",
@@ -175,9 +174,8 @@ def cluster_history(request: HttpRequest, cluster_id: str) -> HttpResponse:
         cluster.alerts.firing().select_related("cluster", "acknowledged_by")
         .order_by("severity", "-starts_at", "-id")[:CLUSTER_ALERTS_SHOWN]
     )
-    silences = list(Silence.objects.active().filter(organization=cluster.organization_id))
-    for alert in firing:
-        alert.silenced_until = alerts.silenced_until(alert, silences)
+    silences = Silence.objects.active().filter(organization=cluster.organization_id)
+    alerts.mark_silenced(firing, silences)
     return render(
         request,
         "monitoring/history.html",

@@ -234,7 +234,10 @@ def test_the_keyboard_reaches_each_pages_main_action(
 
 def test_the_keyboard_reaches_sign_in_on_the_login_page(signed_out, stack):
     signed_out.goto(stack.url(LOGIN[1]))
-    tab_to(signed_out, LOGIN[2])
+    passed = tab_to(signed_out, LOGIN[2])
+    assert passed[0] == "Skip to content", passed
+    # The form comes before its button, in reading order: the password field's own help link.
+    assert passed.index("Forgot your password?") < len(passed) - 1, passed
 
 
 def test_the_skip_link_moves_focus_past_the_navigation(desktop, stack, a11y_cluster):
